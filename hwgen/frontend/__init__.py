@@ -1,0 +1,1 @@
+"""Front-ends: everything that produces a :class:`~hwgen.graph.Graph`."""

@@ -1,0 +1,152 @@
+"""Precision and reuse configuration, hls4ml-style, parsed and validated once.
+
+```yaml
+model:
+  precision: fixed<16,6>            # default for unquantized tensors
+  input_precision: fixed<8,3>       # type of a float model input with no quantizer
+  reuse_factor: 1
+  clock_mhz: 200
+  adder_levels_per_stage: 2         # pipelining: adder-tree levels between registers
+layers:
+  dense_1:
+    precision: {weight: fixed<8,1>, bias: fixed<12,4>, result: fixed<10,4,RND,SAT>, accum: fixed<24,10>}
+    reuse_factor: 4
+```
+Unknown keys, bad values and (after import) unknown layer names are errors."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..fixed import FixedType, FixedTypeError, parse_type
+
+_MODEL_KEYS = {"precision", "input_precision", "reuse_factor", "clock_mhz", "adder_levels_per_stage"}
+_LAYER_KEYS = {"precision", "reuse_factor"}
+_PRECISION_KEYS = {"weight", "bias", "result", "accum"}
+
+
+@dataclass(frozen=True)
+class LayerConfig:
+    weight: FixedType | None = None
+    bias: FixedType | None = None
+    result: FixedType | None = None
+    accum: FixedType | None = None
+    reuse_factor: int | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    precision: FixedType | None = None
+    input_precision: FixedType | None = None
+    reuse_factor: int = 1
+    clock_mhz: float = 200.0
+    adder_levels_per_stage: int = 2
+    layers: dict[str, LayerConfig] = field(default_factory=dict)
+    #: whether a config file or option was given at all (plain ONNX needs one)
+    given: bool = False
+
+    def layer(self, name: str) -> LayerConfig:
+        return self.layers.get(name, LayerConfig())
+
+    def weight_type(self, name: str) -> FixedType | None:
+        return self.layer(name).weight or self.precision
+
+    def bias_type(self, name: str) -> FixedType | None:
+        return self.layer(name).bias or self.precision
+
+    def result_type(self, name: str) -> FixedType | None:
+        return self.layer(name).result or self.precision
+
+    def reuse(self, name: str) -> int:
+        return self.layer(name).reuse_factor or self.reuse_factor
+
+    def check_layer_names(self, known: set[str]) -> None:
+        unknown = sorted(set(self.layers) - known)
+        if unknown:
+            raise ConfigError(f"config names unknown layer(s) {', '.join(unknown)}; "
+                              f"layers are: {', '.join(sorted(known)) or '(none)'}")
+
+
+def _type(value, where: str) -> FixedType:
+    try:
+        return parse_type(value)
+    except FixedTypeError as e:
+        raise ConfigError(f"{where}: {e}") from None
+
+
+def _positive_int(value, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{where} must be a positive integer, got {value!r}")
+    return value
+
+
+def _keys(d, allowed: set[str], where: str) -> dict:
+    if not isinstance(d, dict):
+        raise ConfigError(f"{where} must be a mapping, got {type(d).__name__}")
+    bad = sorted(set(d) - allowed)
+    if bad:
+        raise ConfigError(f"unknown key(s) {', '.join(map(str, bad))} in {where}; "
+                          f"allowed: {', '.join(sorted(allowed))}")
+    return d
+
+
+def _layer(name: str, d) -> LayerConfig:
+    d = _keys(d, _LAYER_KEYS, f"layers.{name}")
+    kw = {}
+    prec = d.get("precision")
+    if isinstance(prec, dict):
+        prec = _keys(prec, _PRECISION_KEYS, f"layers.{name}.precision")
+        kw = {k: _type(v, f"layers.{name}.precision.{k}") for k, v in prec.items()}
+    elif prec is not None:
+        # a bare type sets weight, bias and result alike, as in hls4ml
+        t = _type(prec, f"layers.{name}.precision")
+        kw = {"weight": t, "bias": t, "result": t}
+    if "reuse_factor" in d:
+        kw["reuse_factor"] = _positive_int(d["reuse_factor"], f"layers.{name}.reuse_factor")
+    return LayerConfig(**kw)
+
+
+def parse_config(data) -> Config:
+    if data is None:
+        return Config(given=True)
+    d = _keys(data, {"model", "layers"}, "config")
+    m = _keys(d.get("model") or {}, _MODEL_KEYS, "model")
+    kw = {"given": True}
+    if "precision" in m:
+        kw["precision"] = _type(m["precision"], "model.precision")
+    if "input_precision" in m:
+        kw["input_precision"] = _type(m["input_precision"], "model.input_precision")
+    if "reuse_factor" in m:
+        kw["reuse_factor"] = _positive_int(m["reuse_factor"], "model.reuse_factor")
+    if "adder_levels_per_stage" in m:
+        kw["adder_levels_per_stage"] = _positive_int(m["adder_levels_per_stage"],
+                                                     "model.adder_levels_per_stage")
+    if "clock_mhz" in m:
+        c = m["clock_mhz"]
+        if isinstance(c, bool) or not isinstance(c, (int, float)) or c <= 0:
+            raise ConfigError(f"model.clock_mhz must be a positive number, got {c!r}")
+        kw["clock_mhz"] = float(c)
+    layers = d.get("layers") or {}
+    if not isinstance(layers, dict):
+        raise ConfigError("layers must be a mapping of layer name to settings")
+    kw["layers"] = {str(k): _layer(str(k), v) for k, v in layers.items()}
+    return Config(**kw)
+
+
+def load_config(path) -> Config:
+    """Read a YAML or JSON config file."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {p} does not exist")
+    text = p.read_text()
+    try:
+        if p.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+            data = yaml.safe_load(text)
+    except Exception as e:  # parser errors carry line/column in their message
+        raise ConfigError(f"cannot parse config {p}: {str(e).splitlines()[0]}") from None
+    return parse_config(data)

@@ -1,0 +1,164 @@
+"""Float computations that stay outside the hardware, run exactly as QONNX runs them.
+
+QONNX's ``execute_onnx`` executes every standard ONNX node as a single-node onnxruntime
+session and its ``Quant``/``BipolarQuant`` in NumPy. To agree with it bit for bit, hwgen runs
+the same float nodes the same way (one node at a time, constants fed as inputs) for
+
+* the input transform (input scaling before the first quantizer),
+* the output transform (a float affine or softmax after the last quantized layer),
+* the tabulation of float affine ops in front of a quantizer into thresholds.
+
+Only the batch axis differs: hwgen feeds the whole batch at once, which is valid because every
+node allowed here acts on each sample independently (Reshape/Flatten are rewritten to keep
+the batch axis).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+from ..errors import UnsupportedModelError
+from ..fixed import FixedType, quantize_float, to_float
+
+#: standard ONNX ops that act on each sample independently (with constant other inputs)
+PER_SAMPLE_FLOAT_OPS = {"Mul", "Add", "Sub", "Div", "Relu", "BatchNormalization", "Clip",
+                        "Softmax", "LogSoftmax", "Sigmoid", "Tanh", "Neg", "Abs", "Exp",
+                        "Identity", "LeakyRelu", "HardSigmoid", "Sqrt", "Max", "Min"}
+SHAPE_OPS = {"Reshape", "Flatten"}
+
+
+@dataclass
+class FloatStep:
+    """One float ONNX node applied to a running tensor; ``consts`` holds its other inputs."""
+
+    node: onnx.NodeProto
+    data_input: str
+    consts: dict[str, np.ndarray] = field(default_factory=dict)
+    #: per-sample target shape for Reshape/Flatten
+    reshape: tuple[int, ...] | None = None
+
+    def describe(self) -> str:
+        return self.node.op_type
+
+
+def _session(step: FloatStep, opset: int, data_rank: int):
+    import onnxruntime as rt
+
+    node = step.node
+    inputs = []
+    for name in node.input:
+        if not name:
+            continue
+        if name == step.data_input:
+            inputs.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, [None] * data_rank))
+        else:
+            c = step.consts[name]
+            inputs.append(helper.make_tensor_value_info(
+                name, helper.np_dtype_to_tensor_dtype(c.dtype), list(c.shape)))
+    outputs = [helper.make_tensor_value_info(node.output[0], onnx.TensorProto.FLOAT, None)]
+    g = helper.make_graph([node], "hwgen-float-step", inputs, outputs)
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    return rt.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+
+
+@dataclass
+class FloatProgram:
+    """A chain of float steps from one tensor to another, batch on axis 0."""
+
+    steps: list[FloatStep]
+    opset: int = 13
+    _sessions: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float32)
+        for i, step in enumerate(self.steps):
+            if step.reshape is not None:
+                x = x.reshape((x.shape[0],) + step.reshape)
+                continue
+            key = (i, x.ndim)
+            if key not in self._sessions:
+                self._sessions[key] = _session(step, self.opset, x.ndim)
+            feed = {step.data_input: x, **{k: v for k, v in step.consts.items()
+                                           if k in step.node.input}}
+            x = self._sessions[key].run(None, feed)[0]
+        return x
+
+    def describe(self) -> list[str]:
+        return [s.describe() for s in self.steps]
+
+
+@dataclass
+class QuantSpec:
+    """A QONNX ``Quant``/``BipolarQuant`` with power-of-two scale, as raw-integer semantics."""
+
+    kind: str                 # "Quant" or "BipolarQuant"
+    scale: float
+    bits: int = 1
+    signed: bool = True
+    narrow: bool = False
+    rounding_mode: str = "ROUND"
+
+    def levels(self, x: np.ndarray) -> np.ndarray:
+        """Integer levels exactly as qonnx computes them (then divided by the scale)."""
+        from qonnx.custom_op.general.bipolar_quant import binary_quant
+        from qonnx.custom_op.general.intquant import int_quant
+
+        scale = np.float32(self.scale)
+        if self.kind == "BipolarQuant":
+            y = binary_quant(x, scale)
+        else:
+            y = int_quant(x, scale, np.float32(0), np.float32(self.bits), int(self.signed),
+                          int(self.narrow), self.rounding_mode)
+        return np.rint(np.asarray(y, dtype=np.float64) / float(self.scale)).astype(np.int64)
+
+    def out_type(self) -> FixedType:
+        frac = -int(np.log2(self.scale))
+        if self.kind == "BipolarQuant":
+            return FixedType(True, 2, 2 - frac)
+        return FixedType(self.signed, self.bits, self.bits - frac)
+
+
+@dataclass
+class InputTransform:
+    """Float model input -> raw integers of the hardware input: float steps, then a quantizer
+    (the model's own, or quantization to a configured input type)."""
+
+    program: FloatProgram
+    quant: QuantSpec | None
+    ftype: FixedType
+
+    def apply(self, xs: list[np.ndarray]) -> list[np.ndarray]:
+        if len(xs) != 1:
+            raise UnsupportedModelError("models with several inputs are not supported yet")
+        y = self.program.run(np.asarray(xs[0], dtype=np.float32))
+        if self.quant is not None:
+            return [self.quant.levels(y)]
+        return [quantize_float(y.astype(np.float64), self.ftype)]
+
+    def describe(self) -> str:
+        steps = self.program.describe() + ([self.quant.kind] if self.quant else [f"quantize to {self.ftype}"])
+        return " -> ".join(steps)
+
+
+@dataclass
+class OutputTransform:
+    """Raw integers of the hardware output -> the model's float output: dequantize to float32
+    (as QONNX holds the tensor), then the trailing float steps."""
+
+    program: FloatProgram
+    ftype: FixedType
+
+    def apply(self, raws: list[np.ndarray]) -> list[np.ndarray]:
+        x = to_float(raws[0], self.ftype).astype(np.float32)
+        return [self.program.run(x) if self.program.steps else x]
+
+    def describe(self) -> str:
+        return " -> ".join(["dequantize"] + self.program.describe())
+
+
+def const_array(tensor: onnx.TensorProto) -> np.ndarray:
+    return numpy_helper.to_array(tensor)

@@ -1,0 +1,542 @@
+"""ONNX/QONNX import: clean the model with qonnx, then map it onto an exact fixed-point graph.
+
+Every ONNX tensor becomes one of four kinds of value while the nodes are walked in order:
+
+* ``Const``: a float constant (initializer or folded);
+* ``QConst``: a constant quantized exactly by a ``Quant`` (weights, biases);
+* ``IntT``: a tensor of the hwgen graph (raw integers with a :class:`FixedType`);
+* ``FloatSeg``: float ops pending on an integer tensor (or on the model input). A quantizer
+  ends the segment: on the model input it becomes the input transform, on an integer tensor it
+  is tabulated into thresholds; at the model output it becomes the output transform.
+"""
+from __future__ import annotations
+
+import hashlib
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import helper
+
+from ..errors import HwgenError, UnsupportedModelError
+from ..fixed import (FixedType, Overflow, Rounding, exact_fixed, is_power_of_two,
+                     quantize_float)
+from ..graph import Graph, Node, TensorType
+from ..ops import Add, Dense, Relu, Requant, Reshape, ScaleShift, Transpose
+from .config import Config
+from .floatpath import (PER_SAMPLE_FLOAT_OPS, FloatProgram, FloatStep, InputTransform,
+                        OutputTransform, QuantSpec)
+from .streamline import tabulate_thresholds
+
+
+@dataclass
+class Const:
+    value: np.ndarray
+
+
+@dataclass
+class QConst:
+    raw: np.ndarray
+    ftype: FixedType
+
+
+@dataclass
+class IntT:
+    tensor: str
+
+
+@dataclass
+class FloatSeg:
+    base: str | None          # graph tensor, or None for the (float) model input
+    steps: list[FloatStep] = field(default_factory=list)
+    input_name: str | None = None
+    input_shape: tuple[int, ...] = ()
+
+
+# QONNX rounding modes -> ap_fixed modes (CEIL and UP have no ap_fixed counterpart and go
+# through thresholds instead).
+_ROUNDING = {"ROUND": Rounding.RND_CONV, "HALF_EVEN": Rounding.RND_CONV, "FLOOR": Rounding.TRN,
+             "DOWN": Rounding.TRN_ZERO, "HALF_UP": Rounding.RND_INF, "HALF_DOWN": Rounding.RND_ZERO}
+
+
+def load_model(path) -> onnx.ModelProto:
+    p = Path(path)
+    if not p.exists():
+        raise HwgenError(f"model file {p} does not exist")
+    if p.is_dir():
+        raise HwgenError(f"{p} is a directory, expected an .onnx model file")
+    try:
+        return onnx.load(str(p))
+    except Exception:
+        raise HwgenError(f"{p} is not an ONNX model (could not parse it as ONNX protobuf)") from None
+
+
+def import_onnx(model, config: Config | None = None, input_precision: FixedType | None = None,
+                name: str | None = None) -> Graph:
+    """Import an ONNX/QONNX model (path or ``ModelProto``) into a typed hwgen graph."""
+    if not isinstance(model, onnx.ModelProto):
+        source = Path(model)
+        model = load_model(source)
+        name = name or source.name
+    digest = hashlib.sha256(model.SerializeToString(deterministic=True)).hexdigest()
+    wrapper = _cleanup(model)
+    imp = _Importer(wrapper, config or Config(), input_precision)
+    graph = imp.run()
+    graph.source = {"name": name or "model", "sha256": digest}
+    return graph
+
+
+def _cleanup(model: onnx.ModelProto):
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.util.cleanup import cleanup_model
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return cleanup_model(ModelWrapper(model))
+        except Exception as e:
+            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise UnsupportedModelError(f"qonnx could not clean up the model: {msg}") from None
+
+
+def _node_desc(node) -> str:
+    return f"node {node.name!r} ({node.op_type})"
+
+
+class _Importer:
+    def __init__(self, model, config: Config, input_precision: FixedType | None):
+        self.model = model
+        self.onnx_graph = model.graph
+        self.config = config
+        self.input_precision = input_precision
+        self.values: dict[str, object] = {}
+        self.graph = Graph(inputs=[], outputs=[])
+        self.skip: set[str] = set()
+        self.opset = next((o.version for o in model.model.opset_import if o.domain in ("", "ai.onnx")), 13)
+        self.consumers: dict[str, list] = {}
+        for n in self.onnx_graph.node:
+            for i in n.input:
+                self.consumers.setdefault(i, []).append(n)
+
+    # --- helpers -------------------------------------------------------------------------
+    def shape(self, name: str) -> tuple[int, ...]:
+        s = self.model.get_tensor_shape(name)
+        if s is None:
+            raise UnsupportedModelError(f"tensor {name!r} has no known shape after shape inference")
+        return tuple(int(d) for d in s)
+
+    def per_sample(self, name: str) -> tuple[int, ...]:
+        s = self.shape(name)
+        if not s or s[0] != 1:
+            raise UnsupportedModelError(f"tensor {name!r} has shape {list(s)}: hwgen expects the "
+                                        "batch dimension first and equal to 1 in the exported model")
+        return s[1:]
+
+    def emit(self, name: str, op, inputs: list[str], out: str) -> str:
+        reuse = self.config.reuse(name)
+        self.graph.add(Node(name, op, inputs, [out], reuse_factor=reuse))
+        self.values[out] = IntT(out)
+        return out
+
+    def value(self, name: str):
+        if name not in self.values:
+            raise UnsupportedModelError(f"tensor {name!r} is used before it is defined")
+        return self.values[name]
+
+    def const_of(self, name: str) -> np.ndarray | None:
+        v = self.values.get(name)
+        return v.value if isinstance(v, Const) else None
+
+    def single_consumer(self, tensor: str):
+        users = self.consumers.get(tensor, [])
+        outs = {o.name for o in self.onnx_graph.output}
+        return users[0] if len(users) == 1 and tensor not in outs else None
+
+    def materialize(self, name: str, node) -> str:
+        """The graph tensor for ``name``, turning a pending float input segment into the
+        hardware input; error for float values that have no exact integer form."""
+        v = self.value(name)
+        if isinstance(v, IntT):
+            return v.tensor
+        if isinstance(v, FloatSeg) and v.base is None:
+            return self.make_input(v, None, name)
+        if isinstance(v, FloatSeg):
+            ops = ", ".join(s.node.op_type for s in v.steps)
+            raise UnsupportedModelError(
+                f"{_node_desc(node)} consumes the float result of {ops} with no quantizer in "
+                "between; hwgen cannot compute that exactly: add a Quant node after the float "
+                "op(s) (e.g. export with an activation quantizer)")
+        raise UnsupportedModelError(f"{_node_desc(node)}: constant input {name!r} where a tensor is expected")
+
+    def make_input(self, seg: FloatSeg, quant: QuantSpec | None, tensor: str) -> str:
+        if self.graph.inputs:
+            raise UnsupportedModelError("models with several inputs are not supported yet")
+        if quant is not None:
+            ftype = quant.out_type()
+        else:
+            ftype = self.input_precision or self.config.input_precision or self.config.precision
+            if ftype is None:
+                raise HwgenError(
+                    f"model input {seg.input_name!r} is float with no input quantizer: give its "
+                    "fixed-point type with --input-precision (e.g. 'fixed<16,6>') or "
+                    "model.input_precision in a config file")
+        shape = self.per_sample(tensor)
+        self.graph.inputs.append(tensor)
+        self.graph.types[tensor] = TensorType(shape, ftype)
+        self.graph.input_transform = InputTransform(FloatProgram(seg.steps, self.opset), quant, ftype)
+        self.graph.source_input = seg.input_name
+        self.values[tensor] = IntT(tensor)
+        return tensor
+
+    # --- walk ----------------------------------------------------------------------------
+    def run(self) -> Graph:
+        g = self.onnx_graph
+        inits = {t.name for t in g.initializer}
+        for t in g.initializer:
+            self.values[t.name] = Const(onnx.numpy_helper.to_array(t))
+        real_inputs = [i for i in g.input if i.name not in inits]
+        if len(real_inputs) != 1:
+            raise UnsupportedModelError(f"hwgen supports models with one input; this one has "
+                                        f"{len(real_inputs)}")
+        for i in real_inputs:
+            self.values[i.name] = FloatSeg(None, input_name=i.name, input_shape=self.shape(i.name))
+        for node in g.node:
+            if node.name in self.skip:
+                continue
+            handler = getattr(self, f"op_{node.op_type}", None)
+            if node.op_type in ("Constant",):
+                self.values[node.output[0]] = Const(onnx.numpy_helper.to_array(node.attribute[0].t))
+                continue
+            if handler is None:
+                if node.op_type in PER_SAMPLE_FLOAT_OPS:
+                    self.float_step(node)
+                    continue
+                raise UnsupportedModelError(f"unsupported op {node.op_type} in node {node.name!r}")
+            handler(node)
+        if len(g.output) != 1:
+            raise UnsupportedModelError(f"hwgen supports models with one output; this one has {len(g.output)}")
+        self.finish_output(g.output[0].name)
+        self.graph.validate()
+        self.config.check_layer_names({n.name for n in self.graph.nodes})
+        return self.graph
+
+    def finish_output(self, name: str) -> None:
+        v = self.value(name)
+        if isinstance(v, IntT):
+            self.graph.outputs.append(v.tensor)
+            self.graph.output_transform = OutputTransform(FloatProgram([], self.opset),
+                                                          self.graph.types[v.tensor].ftype)
+        elif isinstance(v, FloatSeg) and v.base is not None:
+            self.graph.outputs.append(v.base)
+            self.graph.output_transform = OutputTransform(FloatProgram(v.steps, self.opset),
+                                                          self.graph.types[v.base].ftype)
+        else:
+            raise UnsupportedModelError("the model output does not depend on any quantized "
+                                        "computation; nothing to build")
+
+    # --- float steps ---------------------------------------------------------------------
+    def float_step(self, node, data_input: str | None = None) -> None:
+        """Append ``node`` to the float segment of its (single) tensor input."""
+        tensor_inputs = [i for i in node.input if i and not isinstance(self.values.get(i), Const)]
+        if len(tensor_inputs) != 1:
+            raise UnsupportedModelError(
+                f"{_node_desc(node)} combines float tensors; hwgen supports float ops only "
+                "with constant other inputs")
+        data = data_input or tensor_inputs[0]
+        v = self.value(data)
+        if isinstance(v, IntT):
+            v = FloatSeg(v.tensor)
+        elif not isinstance(v, FloatSeg):
+            raise UnsupportedModelError(f"{_node_desc(node)}: unexpected constant input")
+        consts = {i: self.values[i].value for i in node.input if i and i != data}
+        step = FloatStep(node, data, consts)
+        self.values[node.output[0]] = FloatSeg(v.base, v.steps + [step], v.input_name, v.input_shape)
+
+    # --- quantizers ----------------------------------------------------------------------
+    def quant_spec(self, node) -> QuantSpec:
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        consts = [self.const_of(i) for i in node.input[1:]]
+        if any(c is None for c in consts):
+            raise UnsupportedModelError(f"{_node_desc(node)}: scale/zero-point/bit width must be constants")
+        if node.op_type == "BipolarQuant":
+            scale = consts[0]
+            spec = QuantSpec("BipolarQuant", 1.0)
+        else:
+            scale, zeropt, bits = consts
+            if np.any(np.asarray(zeropt) != 0):
+                raise UnsupportedModelError(f"{_node_desc(node)}: non-zero zero point is not supported; "
+                                            "export with zero_point=0 (symmetric quantization)")
+            b = float(np.asarray(bits).flat[0])
+            if b != int(b) or not np.all(np.asarray(bits) == b):
+                raise UnsupportedModelError(f"{_node_desc(node)}: bit width must be one integer")
+            rmode = attrs.get("rounding_mode", b"ROUND")
+            rmode = rmode.decode() if isinstance(rmode, bytes) else str(rmode)
+            spec = QuantSpec("Quant", 1.0, int(b), bool(attrs.get("signed", 1)),
+                             bool(attrs.get("narrow", 0)), rmode.upper())
+        if not is_power_of_two(scale):
+            raise UnsupportedModelError(
+                f"{_node_desc(node)}: scale {np.asarray(scale).ravel()[:4]} is not one power of two; "
+                "hwgen maps only power-of-two scales exactly onto fixed point. Export with "
+                "power-of-two scaling (Brevitas: scaling_impl with restrict_scaling_type=POWER_OF_TWO, "
+                "QKeras: alpha=1 or 'auto_po2')")
+        spec.scale = float(np.asarray(scale).flat[0])
+        return spec
+
+    def op_Quant(self, node):
+        self.quantizer(node)
+
+    def op_BipolarQuant(self, node):
+        self.quantizer(node)
+
+    def quantizer(self, node):
+        spec = self.quant_spec(node)
+        out = node.output[0]
+        v = self.value(node.input[0])
+        if isinstance(v, Const):
+            raw = spec.levels(np.asarray(v.value, dtype=np.float32))
+            self.values[out] = QConst(raw, spec.out_type())
+            return
+        if isinstance(v, FloatSeg) and v.base is None:
+            self.make_input(v, spec, out)
+            return
+        if isinstance(v, IntT) and self.direct_requant(spec) is not None:
+            self.emit(node.name, Requant(self.direct_requant(spec)), [v.tensor], out)
+            return
+        if isinstance(v, IntT):
+            v = FloatSeg(v.tensor)
+        if not isinstance(v, FloatSeg):
+            raise UnsupportedModelError(f"{_node_desc(node)}: cannot quantize {type(v).__name__}")
+        op = tabulate_thresholds(node.name, FloatProgram(v.steps, self.opset), spec,
+                                 self.graph.types[v.base])
+        self.emit(node.name, op, [v.base], out)
+
+    @staticmethod
+    def direct_requant(spec: QuantSpec) -> FixedType | None:
+        """The fixed-point type whose quantization equals this Quant, if one exists."""
+        if spec.kind != "Quant" or spec.rounding_mode not in _ROUNDING:
+            return None
+        if spec.bits == 1 and spec.signed:      # qonnx treats this as bipolar
+            return None
+        if spec.narrow and not spec.signed:     # range [0, 2**b - 2] is no fixed-point type
+            return None
+        t = spec.out_type()
+        overflow = Overflow.SAT_SYM if spec.narrow else Overflow.SAT
+        return t.with_modes(_ROUNDING[spec.rounding_mode], overflow)
+
+    def op_Trunc(self, node):
+        raise UnsupportedModelError(f"unsupported op Trunc in node {node.name!r} "
+                                    "(QONNX Trunc is not implemented yet; use a Quant node)")
+
+    # --- linear algebra ------------------------------------------------------------------
+    def weights_of(self, name: str, node, layer: str, transpose: bool = False) -> tuple[np.ndarray, FixedType]:
+        v = self.value(name)
+        if isinstance(v, QConst):
+            raw, t = v.raw, v.ftype
+        elif isinstance(v, Const):
+            t = self.config.weight_type(layer)
+            if t is None:
+                raise HwgenError(
+                    f"{_node_desc(node)} has unquantized float weights: give a precision config "
+                    "(--config with model.precision or layers.<name>.precision.weight)")
+            raw = quantize_float(np.asarray(v.value, dtype=np.float64), t)
+        else:
+            raise UnsupportedModelError(f"{_node_desc(node)}: weights must be constant "
+                                        "(a product of two activation tensors is not supported)")
+        raw = np.asarray(raw)
+        return (raw.T if transpose else raw), t.exact()
+
+    def bias_of(self, name: str, node, layer: str) -> tuple[np.ndarray, FixedType]:
+        v = self.value(name)
+        if isinstance(v, QConst):
+            return np.asarray(v.raw).reshape(-1), v.ftype.exact()
+        t = self.config.bias_type(layer)
+        if t is None:
+            raise HwgenError(f"{_node_desc(node)} has an unquantized float bias: give a precision "
+                             "config (--config with model.precision or layers.<name>.precision.bias)")
+        return quantize_float(np.asarray(v.value, dtype=np.float64).reshape(-1), t), t.exact()
+
+    def op_MatMul(self, node):
+        self.dense(node, node.input[0], node.input[1], None, transpose=False)
+
+    def op_Gemm(self, node):
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta", 1.0) != 1.0 or attrs.get("transA", 0):
+            raise UnsupportedModelError(f"{_node_desc(node)}: only Gemm with alpha=beta=1, transA=0 is supported")
+        bias = node.input[2] if len(node.input) > 2 and node.input[2] else None
+        self.dense(node, node.input[0], node.input[1], bias, transpose=bool(attrs.get("transB", 0)))
+
+    def dense(self, node, x_name, w_name, bias_name, transpose):
+        layer = node.name
+        x = self.materialize(x_name, node)
+        if len(self.graph.types[x].shape) != 1:
+            raise UnsupportedModelError(f"{_node_desc(node)}: dense layers take a vector per sample, "
+                                        f"got shape {self.graph.types[x].shape}; add a Flatten/Reshape")
+        w, wt = self.weights_of(w_name, node, layer, transpose)
+        float_weights = isinstance(self.value(w_name), Const)
+        out = node.output[0]
+        # A following Add of a constant vector is the bias (MatMul + Add as exported by QKeras,
+        # Brevitas and hls4ml's ONNX flow).
+        nxt = self.single_consumer(out)
+        if bias_name is None and nxt is not None and nxt.op_type == "Add":
+            other = [i for i in nxt.input if i != out]
+            if len(other) == 1 and isinstance(self.values.get(other[0]), (Const, QConst)):
+                bias_name = other[0]
+                self.skip.add(nxt.name)
+                out = nxt.output[0]
+        b = bt = None
+        if bias_name is not None:
+            b, bt = self.bias_of(bias_name, node, layer)
+            if b.shape[0] == 1 and w.shape[1] != 1:
+                b = np.repeat(b, w.shape[1])
+        op = Dense(weights=w, weight_type=wt, bias=b, bias_type=bt, accum_type=self.config.layer(layer).accum)
+        result = self.config.layer(layer).result
+        if result is None and float_weights and not self.feeds_quantizer(out):
+            result = self.config.result_type(layer)
+        if result is not None:
+            acc = out + "__acc"
+            self.emit(layer, op, [x], acc)
+            self.emit(layer + "_result", Requant(result), [acc], out)
+        else:
+            self.emit(layer, op, [x], out)
+
+    def feeds_quantizer(self, tensor: str) -> bool:
+        nxt = self.single_consumer(tensor)
+        while nxt is not None and nxt.op_type == "Relu":
+            nxt = self.single_consumer(nxt.output[0])
+        return nxt is not None and nxt.op_type in ("Quant", "BipolarQuant")
+
+    # --- elementwise ---------------------------------------------------------------------
+    def op_Relu(self, node):
+        v = self.value(node.input[0])
+        if isinstance(v, IntT):
+            self.emit(node.name, Relu(), [v.tensor], node.output[0])
+        else:
+            self.float_step(node)
+
+    def op_Add(self, node):
+        a, b = (self.value(i) for i in node.input)
+        if isinstance(a, IntT) and isinstance(b, IntT):
+            self.emit(node.name, Add(), [a.tensor, b.tensor], node.output[0])
+            return
+        if isinstance(b, IntT) and not isinstance(a, IntT):
+            a, b = b, a
+        self.elementwise_const(node, a, b, "add")
+
+    def op_Sub(self, node):
+        a, b = (self.value(i) for i in node.input)
+        if isinstance(a, IntT) and isinstance(b, (Const, QConst)):
+            neg = QConst(-np.asarray(b.raw), b.ftype.with_modes()) if isinstance(b, QConst) else Const(-b.value)
+            if isinstance(neg, QConst):
+                neg = QConst(neg.raw, FixedType.from_range(int(neg.raw.min()), int(neg.raw.max()),
+                                                           b.ftype.frac_bits))
+            self.elementwise_const(node, a, neg, "add")
+        else:
+            self.float_step(node)
+
+    def op_Mul(self, node):
+        a, b = (self.value(i) for i in node.input)
+        if isinstance(b, IntT) and not isinstance(a, IntT):
+            a, b = b, a
+        self.elementwise_const(node, a, b, "mul")
+
+    def op_Div(self, node):
+        a, b = (self.value(i) for i in node.input)
+        if isinstance(a, IntT) and isinstance(b, Const) and is_power_of_two(np.abs(b.value)) \
+                and np.all(np.asarray(b.value) > 0):
+            self.elementwise_const(node, a, Const(1.0 / np.asarray(b.value, dtype=np.float64)), "mul")
+        else:
+            self.float_step(node)
+
+    def elementwise_const(self, node, x, c, which: str):
+        """``x (+|*) c`` with ``c`` constant: exact ScaleShift when ``c`` is a fixed-point
+        number, else a float step (which must end in a quantizer or the output)."""
+        if isinstance(x, IntT) and isinstance(c, (Const, QConst)) and self.leads_to_integer_op(node.output[0]):
+            if isinstance(c, QConst):
+                raw, t = np.asarray(c.raw), c.ftype.exact()
+            else:
+                exact = exact_fixed(c.value)
+                raw, t = exact if exact is not None else (None, None)
+            if raw is not None:
+                per_channel = self.per_channel(raw, self.graph.types[x.tensor].shape)
+                if per_channel is not None:
+                    kw = {"mul": per_channel, "mul_type": t} if which == "mul" else \
+                         {"add": per_channel, "add_type": t}
+                    self.emit(node.name, ScaleShift(**kw), [x.tensor], node.output[0])
+                    return
+        self.float_step(node)
+
+    def leads_to_integer_op(self, tensor: str) -> bool:
+        """Whether ``tensor`` reaches a quantizer or a linear layer before the model output.
+        Constant scales and offsets after the last one stay float, in the output transform,
+        computed as the source model computes them (rather than widening the hardware)."""
+        todo, seen = [tensor], set()
+        while todo:
+            t = todo.pop()
+            if t in seen:
+                continue
+            seen.add(t)
+            for n in self.consumers.get(t, []):
+                if n.op_type in ("Quant", "BipolarQuant", "MatMul", "Gemm", "Trunc"):
+                    return True
+                todo.extend(n.output)
+        return False
+
+    @staticmethod
+    def per_channel(raw: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
+        """``raw`` as one value per channel (last axis) or a scalar, if it broadcasts so."""
+        raw = np.asarray(raw)
+        flat = raw.reshape(-1)
+        if flat.size == 1:
+            return flat
+        if shape and raw.shape[-1] == shape[-1] and flat.size == shape[-1]:
+            return flat
+        return None
+
+    # --- data movement -------------------------------------------------------------------
+    def op_Reshape(self, node):
+        self.reshape(node)
+
+    def op_Flatten(self, node):
+        self.reshape(node)
+
+    def reshape(self, node):
+        v = self.value(node.input[0])
+        target = self.per_sample(node.output[0])
+        if isinstance(v, IntT):
+            self.emit(node.name, Reshape(target), [v.tensor], node.output[0])
+        elif isinstance(v, FloatSeg):
+            step = FloatStep(node, node.input[0], reshape=target)
+            self.values[node.output[0]] = FloatSeg(v.base, v.steps + [step], v.input_name, v.input_shape)
+        else:
+            raise UnsupportedModelError(f"{_node_desc(node)}: reshape of a constant was not folded")
+
+    def op_Transpose(self, node):
+        perm = next((list(helper.get_attribute_value(a)) for a in node.attribute if a.name == "perm"), None)
+        if perm is None or perm[0] != 0:
+            raise UnsupportedModelError(f"{_node_desc(node)}: only transposes that keep the batch axis first are supported")
+        v = self.value(node.input[0])
+        if isinstance(v, IntT):
+            self.emit(node.name, Transpose(tuple(p - 1 for p in perm[1:])), [v.tensor], node.output[0])
+        else:
+            self.float_step(node)
+
+    def op_Identity(self, node):
+        self.values[node.output[0]] = self.value(node.input[0])
+
+    def op_Clip(self, node):
+        v = self.value(node.input[0])
+        lo = self.const_of(node.input[1]) if len(node.input) > 1 and node.input[1] else None
+        hi = self.const_of(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+        if isinstance(v, IntT) and lo is not None and float(lo) == 0.0:
+            t = self.graph.types[v.tensor].ftype
+            cap = None
+            if hi is not None:
+                scaled = float(hi) * 2.0 ** t.frac_bits
+                if scaled != int(scaled):
+                    return self.float_step(node)
+                cap = int(scaled)
+            self.emit(node.name, Relu(max_raw=cap), [v.tensor], node.output[0])
+        else:
+            self.float_step(node)

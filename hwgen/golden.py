@@ -1,0 +1,65 @@
+"""The golden model: batched, integer-exact execution of a :class:`~hwgen.graph.Graph`.
+
+This is the spec every piece of hardware is checked against. Arrays hold raw integers with
+the batch on axis 0; float appears only in :func:`predict`, at the model's edges."""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import HwgenError
+from .fixed import as_raw_array, quantize_float, to_float
+from .graph import Graph
+
+
+def check_raw_input(graph: Graph, name: str, x: np.ndarray) -> np.ndarray:
+    """Validate shape and range of raw integer input ``x`` for graph input ``name``."""
+    t = graph.types[name]
+    x = np.asarray(x)
+    if x.shape[1:] != t.shape:
+        raise HwgenError(f"input {name!r} expects per-sample shape {t.shape}, got {x.shape[1:]} "
+                         f"(array shape {x.shape}, batch first)")
+    if x.dtype != object and x.dtype.kind not in "iu":
+        raise HwgenError(f"raw input {name!r} must be integers, got {x.dtype}")
+    if x.size and (int(x.min()) < t.ftype.min_raw or int(x.max()) > t.ftype.max_raw):
+        raise HwgenError(f"raw input {name!r} has values outside {t.ftype} "
+                         f"[{t.ftype.min_raw}, {t.ftype.max_raw}]")
+    return as_raw_array(x, t.ftype.min_raw, t.ftype.max_raw)
+
+
+def run(graph: Graph, raw_inputs) -> list[np.ndarray]:
+    """Execute on raw integers. ``raw_inputs``: one array per graph input (or a single array).
+    Returns one raw integer array per graph output."""
+    if isinstance(raw_inputs, np.ndarray):
+        raw_inputs = [raw_inputs]
+    if len(raw_inputs) != len(graph.inputs):
+        raise HwgenError(f"model has {len(graph.inputs)} inputs, got {len(raw_inputs)} arrays")
+    env = {name: check_raw_input(graph, name, x) for name, x in zip(graph.inputs, raw_inputs)}
+    for node in graph.nodes:
+        in_types = [graph.types[t] for t in node.inputs]
+        outs = node.op.golden([env[t] for t in node.inputs], in_types)
+        for t, y in zip(node.outputs, outs):
+            env[t] = y
+    return [env[t] for t in graph.outputs]
+
+
+def quantize_inputs(graph: Graph, x) -> list[np.ndarray]:
+    """Float inputs to raw integers: the model's own input transform if it has one (input
+    scaling and its first quantizer), else quantization to the input type."""
+    xs = [x] if isinstance(x, np.ndarray) or not isinstance(x, (list, tuple)) else list(x)
+    if graph.input_transform is not None:
+        return graph.input_transform.apply(xs)
+    return [quantize_float(np.asarray(v, dtype=np.float64), graph.types[name].ftype)
+            for name, v in zip(graph.inputs, xs)]
+
+
+def dequantize_outputs(graph: Graph, raw: list[np.ndarray]) -> list[np.ndarray]:
+    if graph.output_transform is not None:
+        return graph.output_transform.apply(raw)
+    return [to_float(r, graph.types[name].ftype) for name, r in zip(graph.outputs, raw)]
+
+
+def predict(graph: Graph, x):
+    """Float in, float out, through the exact integer graph. Returns an array for a
+    single-output model, else a list."""
+    outs = dequantize_outputs(graph, run(graph, quantize_inputs(graph, x)))
+    return outs[0] if len(outs) == 1 else outs

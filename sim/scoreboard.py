@@ -1,0 +1,123 @@
+"""Simulator-independent bookkeeping: comparison, latency, II, lost/extra beats.
+
+Cycle numbers are indices of rising clock edges; a handshake is recorded at
+the edge where ``tvalid && tready`` transfers the beat. The latency of sample
+``k`` is ``output_cycle[k] - input_cycle[k]``.
+"""
+
+from __future__ import annotations
+
+MAX_REPORTED_MISMATCHES = 10
+
+
+class Scoreboard:
+    """Collects handshakes from the input and output streams and judges them.
+
+    Args:
+        expected: golden output vectors, one per sample, in order.
+        clean_samples: number of leading samples sent without gaps or
+            backpressure; latency and II are measured on these only.
+    """
+
+    def __init__(self, expected: list[list[int]], clean_samples: int):
+        self.expected = expected
+        self.clean_samples = clean_samples
+        self.input_cycles: list[int] = []
+        self.output_cycles: list[int] = []
+        self.mismatches: list[dict] = []
+        self.mismatch_count = 0
+        self.last_handshake = 0
+
+    @property
+    def sent(self) -> int:
+        """Input beats accepted so far."""
+        return len(self.input_cycles)
+
+    @property
+    def received(self) -> int:
+        """Output beats accepted so far (including unexpected extra ones)."""
+        return len(self.output_cycles)
+
+    def record_input(self, cycle: int) -> None:
+        """Note that the next input beat was accepted at edge ``cycle``."""
+        self.input_cycles.append(cycle)
+        self.last_handshake = cycle
+
+    def record_output(self, cycle: int, got: list[int]) -> None:
+        """Note that an output beat carrying ``got`` was accepted at edge ``cycle``."""
+        index = self.received
+        self.output_cycles.append(cycle)
+        self.last_handshake = cycle
+        if index < len(self.expected) and got != self.expected[index]:
+            self.mismatch_count += 1
+            if len(self.mismatches) < MAX_REPORTED_MISMATCHES:
+                self.mismatches.append({"sample": index, "expected": list(self.expected[index]), "got": list(got)})
+
+    def stalled(self, cycle: int, limit: int) -> bool:
+        """True when no handshake happened during the last ``limit`` cycles."""
+        return cycle - self.last_handshake > limit
+
+    def drained(self, cycle: int, drain_cycles: int) -> bool:
+        """True once every expected output arrived and ``drain_cycles`` passed since the last one.
+
+        Extra beats seen during the drain window are counted as duplicates.
+        """
+        samples = len(self.expected)
+        return self.received >= samples and cycle - self.output_cycles[samples - 1] >= drain_cycles
+
+    def latencies(self) -> list[int]:
+        """Latency of every clean-phase sample that came out."""
+        count = min(self.clean_samples, self.sent, self.received)
+        return [self.output_cycles[k] - self.input_cycles[k] for k in range(count)]
+
+    def intervals(self) -> list[int]:
+        """Cycles between consecutive clean-phase input handshakes on a full pipeline.
+
+        The pipeline counts as full from the first output handshake on; an
+        interval is kept when its later handshake happens at or after it.
+        """
+        if not self.output_cycles:
+            return []
+        full_from = self.output_cycles[0]
+        cycles = self.input_cycles[: self.clean_samples]
+        return [later - earlier for earlier, later in zip(cycles, cycles[1:]) if later >= full_from]
+
+    def result(self, timed_out: bool) -> dict:
+        """Summarise the run as a JSON-serialisable dict (see :func:`failures`)."""
+        latencies, intervals = self.latencies(), self.intervals()
+        samples = len(self.expected)
+        summary = {
+            "samples": samples,
+            "inputs_sent": self.sent,
+            "outputs": self.received,
+            "missing_outputs": max(samples - self.received, 0),
+            "extra_outputs": max(self.received - samples, 0),
+            "mismatches": self.mismatch_count,
+            "first_mismatches": self.mismatches,
+            "clean_samples": self.clean_samples,
+            "latency_min": min(latencies, default=None),
+            "latency_max": max(latencies, default=None),
+            "ii_min": min(intervals, default=None),
+            "ii_max": max(intervals, default=None),
+            "timed_out": timed_out,
+        }
+        summary["failures"] = failures(summary)
+        return summary
+
+
+def failures(summary: dict) -> list[str]:
+    """Human-readable reasons why a run summary is not a pass (empty when it is)."""
+    reasons = []
+    if summary["timed_out"]:
+        reasons.append(f"DUT hung: no handshake for too long after {summary['outputs']} outputs")
+    if summary["mismatches"]:
+        reasons.append(f"{summary['mismatches']} of {summary['samples']} outputs differ from the golden model")
+    if summary["missing_outputs"]:
+        reasons.append(f"{summary['missing_outputs']} outputs missing")
+    if summary["extra_outputs"]:
+        reasons.append(f"{summary['extra_outputs']} unexpected extra outputs")
+    if summary["latency_min"] is None:
+        reasons.append("no clean-phase output, latency not measured")
+    elif summary["latency_min"] != summary["latency_max"]:
+        reasons.append(f"latency varies in the clean phase: {summary['latency_min']}..{summary['latency_max']} cycles")
+    return reasons
