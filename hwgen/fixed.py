@@ -212,11 +212,12 @@ def apply_overflow(q: np.ndarray, t: FixedType) -> np.ndarray:
     if o == Overflow.WRAP:
         mask = (1 << t.width) - 1
         return ((q - lo) & mask) + lo
-    if o == Overflow.SAT:
-        return np.where(q > hi, hi, np.where(q < lo, lo, q)).astype(q.dtype)
-    if o == Overflow.SAT_SYM:
-        lo_sym = -hi if t.signed else lo
-        return np.where(q > hi, hi, np.where(q < lo_sym, lo_sym, q)).astype(q.dtype)
+    if o in (Overflow.SAT, Overflow.SAT_SYM):
+        if o == Overflow.SAT_SYM and t.signed:
+            lo = -hi
+        if q.dtype == object:
+            return np.where(q > hi, hi, np.where(q < lo, lo, q)).astype(object)
+        return np.clip(q, lo, hi)
     if o == Overflow.SAT_ZERO:
         return np.where((q > hi) | (q < lo), 0, q).astype(q.dtype)
     raise FixedTypeError(f"unknown overflow mode {o}")  # pragma: no cover

@@ -4,6 +4,9 @@ This is the spec every piece of hardware is checked against. Arrays hold raw int
 the batch on axis 0; float appears only in :func:`predict`, at the model's edges."""
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from .errors import HwgenError
@@ -26,6 +29,27 @@ def check_raw_input(graph: Graph, name: str, x: np.ndarray) -> np.ndarray:
     return as_raw_array(x, t.ftype.min_raw, t.ftype.max_raw)
 
 
+#: samples per chunk: small enough that a chunk's activations stay in cache
+CHUNK = 8192
+
+
+def _chunked(fn, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """Apply ``fn`` (list of arrays -> list of arrays, row-wise independent) chunk by chunk on
+    all cores; NumPy and BLAS release the GIL, so threads run in parallel."""
+    n = arrays[0].shape[0]
+    if n <= CHUNK:
+        return fn(arrays)
+    from threadpoolctl import threadpool_limits
+
+    starts = range(0, n, CHUNK)
+    workers = min(len(starts), os.cpu_count() or 1)
+    # One BLAS thread per worker: chunk-level parallelism beats BLAS threads on these small
+    # matrices, and both at once oversubscribe the cores.
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+        parts = list(pool.map(lambda s: fn([a[s:s + CHUNK] for a in arrays]), starts))
+    return [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
+
+
 def run(graph: Graph, raw_inputs) -> list[np.ndarray]:
     """Execute on raw integers. ``raw_inputs``: one array per graph input (or a single array).
     Returns one raw integer array per graph output."""
@@ -33,7 +57,12 @@ def run(graph: Graph, raw_inputs) -> list[np.ndarray]:
         raw_inputs = [raw_inputs]
     if len(raw_inputs) != len(graph.inputs):
         raise HwgenError(f"model has {len(graph.inputs)} inputs, got {len(raw_inputs)} arrays")
-    env = {name: check_raw_input(graph, name, x) for name, x in zip(graph.inputs, raw_inputs)}
+    checked = [check_raw_input(graph, name, x) for name, x in zip(graph.inputs, raw_inputs)]
+    return _chunked(lambda xs: _run_chunk(graph, xs), checked)
+
+
+def _run_chunk(graph: Graph, raw_inputs: list[np.ndarray]) -> list[np.ndarray]:
+    env = dict(zip(graph.inputs, raw_inputs))
     for node in graph.nodes:
         in_types = [graph.types[t] for t in node.inputs]
         outs = node.op.golden([env[t] for t in node.inputs], in_types)
@@ -61,5 +90,7 @@ def dequantize_outputs(graph: Graph, raw: list[np.ndarray]) -> list[np.ndarray]:
 def predict(graph: Graph, x):
     """Float in, float out, through the exact integer graph. Returns an array for a
     single-output model, else a list."""
-    outs = dequantize_outputs(graph, run(graph, quantize_inputs(graph, x)))
+    xs = [x] if not isinstance(x, (list, tuple)) else list(x)
+    xs = [np.asarray(v) for v in xs]
+    outs = _chunked(lambda c: dequantize_outputs(graph, run(graph, quantize_inputs(graph, c))), xs)
     return outs[0] if len(outs) == 1 else outs

@@ -130,11 +130,18 @@ class InputTransform:
     program: FloatProgram
     quant: QuantSpec | None
     ftype: FixedType
+    #: per-sample shape of the float model input
+    source_shape: tuple[int, ...] = ()
 
     def apply(self, xs: list[np.ndarray]) -> list[np.ndarray]:
         if len(xs) != 1:
             raise UnsupportedModelError("models with several inputs are not supported yet")
-        y = self.program.run(np.asarray(xs[0], dtype=np.float32))
+        x = np.asarray(xs[0])
+        if x.shape[1:] != self.source_shape:
+            raise UnsupportedModelError(
+                f"input has shape {list(x.shape)}; the model expects [N, "
+                f"{', '.join(map(str, self.source_shape))}] (batch first)")
+        y = self.program.run(x.astype(np.float32))
         if self.quant is not None:
             return [self.quant.levels(y)]
         return [quantize_float(y.astype(np.float64), self.ftype)]

@@ -89,16 +89,37 @@ def import_onnx(model, config: Config | None = None, input_precision: FixedType 
 
 
 def _cleanup(model: onnx.ModelProto):
+    """qonnx's cleanup (shape inference, constant folding of shape glue, unused tensors),
+    keeping the exporter's node and tensor names so messages and config keys match what the
+    user sees in Netron; only missing or duplicate node names are filled in."""
     from qonnx.core.modelwrapper import ModelWrapper
-    from qonnx.util.cleanup import cleanup_model
+    from qonnx.transformation.fold_constants import FoldConstants
+    from qonnx.transformation.general import (GiveUniqueParameterTensors, RemoveStaticGraphInputs,
+                                              RemoveUnusedTensors)
+    from qonnx.transformation.infer_shapes import InferShapes
+    from qonnx.transformation.quant_constant_folding import FoldTransposeIntoQuantInit
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return cleanup_model(ModelWrapper(model))
+            wrapper = ModelWrapper(model)
+            for node in wrapper.graph.node:
+                if node.op_type in ("Quant", "BipolarQuant", "Trunc"):
+                    node.domain = "qonnx.custom_op.general"
+            for t in (InferShapes(), GiveUniqueParameterTensors(),
+                      FoldConstants(exclude_op_types=["Quant", "BipolarQuant"]),
+                      FoldTransposeIntoQuantInit(), RemoveUnusedTensors(), RemoveStaticGraphInputs(),
+                      InferShapes()):
+                wrapper = wrapper.transform(t)
         except Exception as e:
             msg = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise UnsupportedModelError(f"qonnx could not clean up the model: {msg}") from None
+    seen: set[str] = set()
+    for i, node in enumerate(wrapper.graph.node):
+        if not node.name or node.name in seen:
+            node.name = f"{node.op_type}_{i}"
+        seen.add(node.name)
+    return wrapper
 
 
 def _node_desc(node) -> str:
@@ -185,8 +206,8 @@ class _Importer:
         shape = self.per_sample(tensor)
         self.graph.inputs.append(tensor)
         self.graph.types[tensor] = TensorType(shape, ftype)
-        self.graph.input_transform = InputTransform(FloatProgram(seg.steps, self.opset), quant, ftype)
-        self.graph.source_input = seg.input_name
+        self.graph.input_transform = InputTransform(FloatProgram(seg.steps, self.opset), quant, ftype,
+                                                   tuple(seg.input_shape[1:]))
         self.values[tensor] = IntT(tensor)
         return tensor
 
@@ -347,10 +368,26 @@ class _Importer:
         raw = np.asarray(raw)
         return (raw.T if transpose else raw), t.exact()
 
+    def bias_foldable(self, name: str, add_out: str, layer: str) -> bool:
+        """A constant added after a MatMul is its bias if it is quantized, if a config gives
+        its precision, or if it is an exact fixed-point number feeding more integer layers
+        (a float offset after the last layer stays in the output transform instead)."""
+        v = self.values.get(name)
+        if isinstance(v, QConst):
+            return True
+        if not isinstance(v, Const):
+            return False
+        if self.config.bias_type(layer) is not None:
+            return True
+        return exact_fixed(v.value) is not None and self.leads_to_integer_op(add_out)
+
     def bias_of(self, name: str, node, layer: str) -> tuple[np.ndarray, FixedType]:
         v = self.value(name)
         if isinstance(v, QConst):
             return np.asarray(v.raw).reshape(-1), v.ftype.exact()
+        exact = exact_fixed(v.value) if self.config.bias_type(layer) is None else None
+        if exact is not None:
+            return np.asarray(exact[0]).reshape(-1), exact[1]
         t = self.config.bias_type(layer)
         if t is None:
             raise HwgenError(f"{_node_desc(node)} has an unquantized float bias: give a precision "
@@ -381,7 +418,7 @@ class _Importer:
         nxt = self.single_consumer(out)
         if bias_name is None and nxt is not None and nxt.op_type == "Add":
             other = [i for i in nxt.input if i != out]
-            if len(other) == 1 and isinstance(self.values.get(other[0]), (Const, QConst)):
+            if len(other) == 1 and self.bias_foldable(other[0], nxt.output[0], layer):
                 bias_name = other[0]
                 self.skip.add(nxt.name)
                 out = nxt.output[0]

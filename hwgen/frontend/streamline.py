@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedModelError
+from ..fixed import FixedType
 from ..graph import TensorType
 from ..ops import Threshold
 from .floatpath import FloatProgram, QuantSpec
@@ -44,15 +45,15 @@ def tabulate_thresholds(node_name: str, program: FloatProgram, quant: QuantSpec,
             raise UnsupportedModelError(f"{node_name}: float ops before the quantizer change "
                                         "the tensor shape; hwgen cannot fold them")
         levels[start:start + raw.size] = y
-    return steps_to_threshold(node_name, levels, lo, quant)
+    return steps_to_threshold(node_name, levels, lo, quant.out_type())
 
 
-def steps_to_threshold(node_name: str, levels: np.ndarray, lo: int, quant: QuantSpec) -> Threshold:
-    """``levels[k, c]`` is the output for raw input ``lo + k`` in channel ``c``."""
+def steps_to_threshold(node_name: str, levels: np.ndarray, lo: int, out_t: FixedType) -> Threshold:
+    """``levels[k, c]`` (raw integers of ``out_t``) is the output for raw input ``lo + k`` in
+    channel ``c``."""
     change = np.diff(levels, axis=0) != 0          # (count-1, C)
     per_channel = change.sum(axis=0)
     n_thr = int(per_channel.max()) if per_channel.size else 0
-    out_t = quant.out_type()
     n_levels = out_t.max_raw - out_t.min_raw + 1
     if n_thr > 4 * n_levels:
         raise UnsupportedModelError(

@@ -92,22 +92,39 @@ class Dense(Op):
         out = self.accum_type or self.exact_type(x.ftype)
         return [TensorType(x.shape[:-1] + (self.n_out,), out)]
 
+    def _plan(self, x: FixedType) -> tuple[int, int, int]:
+        """(product frac, sum frac, bias shift, bound on |any partial sum|), cached per type."""
+        cache = self.__dict__.setdefault("_plans", {})
+        if x not in cache:
+            prod_frac, frac, bias_shift = self._frac(x)
+            lo, hi = self.column_bounds(x)
+            w_abs = np.abs(self.weights.astype(object)).sum(axis=0)
+            x_abs = max(abs(x.min_raw), abs(x.max_raw))
+            partial = int((w_abs * x_abs).max()) << (frac - prod_frac)
+            if self.bias is not None:
+                partial += int(np.abs(self.bias.astype(object)).max()) << bias_shift
+            bound = max(abs(int(lo.min())), abs(int(hi.max())), partial)
+            w = self.weights.astype(np.float32 if bound < _F32_EXACT else
+                                    np.float64 if bound < _F64_EXACT else
+                                    np.int64 if bound < (1 << 62) else object)
+            b = None
+            if self.bias is not None:
+                b = as_raw_array(self.bias, -bound, bound) * (1 << bias_shift)
+            cache[x] = (prod_frac, frac, bound, w, b)
+        return cache[x]
+
     def golden(self, inputs, in_types):
         (x,), (xt,) = inputs, in_types
-        prod_frac, frac, bias_shift = self._frac(xt.ftype)
-        lo, hi = self.column_bounds(xt.ftype)
-        bound = max(abs(int(lo.min())), abs(int(hi.max())))
-        # Any partial sum is bounded by the sum of absolute products plus |bias|.
-        w_abs = np.abs(self.weights.astype(object)).sum(axis=0)
-        x_abs = max(abs(xt.ftype.min_raw), abs(xt.ftype.max_raw))
-        partial = int((w_abs * x_abs).max()) << (frac - prod_frac)
-        if self.bias is not None:
-            partial += int(np.abs(self.bias.astype(object)).max()) << bias_shift
-        bound = max(bound, partial)
-        acc = _matmul_exact(x, self.weights, bound) * (1 << (frac - prod_frac)) \
-            if frac != prod_frac else _matmul_exact(x, self.weights, bound)
-        if self.bias is not None:
-            acc = acc + as_raw_array(self.bias, -bound, bound) * (1 << bias_shift)
+        prod_frac, frac, bound, w, b = self._plan(xt.ftype)
+        if w.dtype == object:
+            acc = x.astype(object) @ w
+        else:
+            # BLAS is exact here: every partial sum is an integer below the mantissa limit.
+            acc = (x.astype(w.dtype) @ w).astype(np.int64) if w.dtype != np.int64 else x @ w
+        if frac != prod_frac:
+            acc = acc * (1 << (frac - prod_frac))
+        if b is not None:
+            acc = acc + b
         if self.accum_type is not None:
             acc = requantize(acc, frac, self.accum_type, -bound, bound)
         return [acc]
@@ -118,14 +135,3 @@ class Dense(Op):
 
     def multipliers(self, in_types, reuse_factor):
         return -(-self.n_in * self.n_out // reuse_factor)
-
-
-def _matmul_exact(x: np.ndarray, w: np.ndarray, bound: int) -> np.ndarray:
-    """``x @ w`` on integers, exact, with the fastest path that provably cannot round."""
-    if bound < _F32_EXACT:
-        return (x.astype(np.float32) @ w.astype(np.float32)).astype(np.int64)
-    if bound < _F64_EXACT:
-        return (x.astype(np.float64) @ w.astype(np.float64)).astype(np.int64)
-    if bound < (1 << 62):
-        return x.astype(np.int64) @ w.astype(np.int64)
-    return x.astype(object) @ w.astype(object)

@@ -1,0 +1,132 @@
+"""Seeded QONNX example models built with ``onnx.helper``: the bundled demo network and the
+shapes the test-suite and benches use (jet-tagging MLP, TFC-like binary/ternary MLPs with and
+without BatchNorm, a residual MLP). Every model uses power-of-two scales."""
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+_QONNX_DOMAIN = "qonnx.custom_op.general"
+
+
+class _Model:
+    def __init__(self, name: str, seed: int):
+        self.name = name
+        self.rng = np.random.default_rng(seed)
+        self.nodes: list[onnx.NodeProto] = []
+        self.inits: list[onnx.TensorProto] = []
+        self.count = 0
+
+    def fresh(self, base: str) -> str:
+        self.count += 1
+        return f"{base}_{self.count}"
+
+    def const(self, value, base="c") -> str:
+        name = self.fresh(base)
+        self.inits.append(numpy_helper.from_array(np.asarray(value, dtype=np.float32), name))
+        return name
+
+    def node(self, op, inputs, domain="", **attrs) -> str:
+        out = self.fresh(op.lower() + "_out")
+        self.nodes.append(helper.make_node(op, inputs, [out], name=self.fresh(op), domain=domain, **attrs))
+        return out
+
+    def quant(self, x, bits, frac, signed=True, narrow=False, rounding="ROUND") -> str:
+        return self.node("Quant", [x, self.const(2.0 ** -frac, "scale"), self.const(0.0, "zeropt"),
+                                   self.const(float(bits), "bits")], domain=_QONNX_DOMAIN,
+                         signed=int(signed), narrow=int(narrow), rounding_mode=rounding)
+
+    def bipolar(self, x, frac=0) -> str:
+        return self.node("BipolarQuant", [x, self.const(2.0 ** -frac, "scale")], domain=_QONNX_DOMAIN)
+
+    def qweights(self, shape, bits, frac, narrow=False) -> str:
+        w = self.rng.normal(0.0, 2.0 ** (bits - 2 - frac), size=shape)
+        if bits == 1:
+            return self.bipolar(self.const(w, "w"), frac)
+        return self.quant(self.const(w, "w"), bits, frac, narrow=narrow)
+
+    def build(self, x_in, y, in_shape, out_shape) -> onnx.ModelProto:
+        g = helper.make_graph(self.nodes, self.name,
+                              [helper.make_tensor_value_info(x_in, TensorProto.FLOAT, in_shape)],
+                              [helper.make_tensor_value_info(y, TensorProto.FLOAT, out_shape)],
+                              initializer=self.inits)
+        model = helper.make_model(g, producer_name="hwgen.examples",
+                                  opset_imports=[helper.make_opsetid("", 13),
+                                                 helper.make_opsetid(_QONNX_DOMAIN, 1)])
+        model.ir_version = 8
+        return model
+
+
+def mlp_qonnx(sizes=(16, 64, 32, 32, 5), weight_bits=6, act_bits=8, in_bits=8, seed=0,
+              name="jet_mlp") -> onnx.ModelProto:
+    """Jet-tagging-shaped MLP: Quant input, then per layer MatMul(Quant W) + Add(Quant b),
+    ReLU and an unsigned activation Quant; the last layer emits the raw accumulator."""
+    m = _Model(name, seed)
+    x = m.quant("global_in", in_bits, in_bits - 3)
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        x = m.node("MatMul", [x, m.qweights((n_in, n_out), weight_bits, weight_bits - 1)])
+        x = m.node("Add", [x, m.qweights((n_out,), weight_bits, weight_bits - 2)])
+        if i < len(sizes) - 2:
+            x = m.quant(m.node("Relu", [x]), act_bits, act_bits - 3, signed=False)
+    return m.build("global_in", x, [1, sizes[0]], [1, sizes[-1]])
+
+
+def tfc_qonnx(weight_bits=1, act_bits=1, batchnorm=True, seed=0, hidden=(64, 64, 64),
+              name="tfc") -> onnx.ModelProto:
+    """TFC-like MLP (784-64-64-64-10): flattened 28x28 input with FINN's ``2x - 1`` input
+    scaling, bipolar (1-bit) or ternary (2-bit narrow) weights and activations, optional
+    BatchNorm before every activation quantizer, and a trailing float affine."""
+    m = _Model(name, seed)
+    x = m.node("Reshape", ["global_in", m.const(np.array([1, -1]), "shape")])
+    m.inits[-1] = numpy_helper.from_array(np.array([1, -1], dtype=np.int64), m.inits[-1].name)
+    x = m.node("Sub", [m.node("Mul", [x, m.const(2.0, "two")]), m.const(1.0, "one")])
+
+    def act(t):
+        return m.bipolar(t) if act_bits == 1 else m.quant(t, act_bits, 0, narrow=True)
+
+    x = act(x)
+    sizes = (784,) + tuple(hidden) + (10,)
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        w = m.rng.choice([-1.0, 1.0] if weight_bits == 1 else [-1.0, 0.0, 1.0], size=(n_in, n_out))
+        wq = m.bipolar(m.const(w, "w")) if weight_bits == 1 else m.quant(m.const(w, "w"), 2, 0, narrow=True)
+        x = m.node("MatMul", [x, wq])
+        if i == len(sizes) - 2:
+            break
+        if batchnorm:
+            c = n_out
+            x = m.node("BatchNormalization", [x, m.const(m.rng.uniform(0.2, 2.0, c) * m.rng.choice([-1, 1], c), "gamma"),
+                                              m.const(m.rng.normal(0, 1.0, c), "beta"),
+                                              m.const(m.rng.normal(0, np.sqrt(n_in) / 4, c), "mean"),
+                                              m.const(m.rng.uniform(n_in / 8, n_in, c), "var")],
+                       epsilon=1e-4)
+        x = act(x)
+    x = m.node("Mul", [m.node("Add", [x, m.const(m.rng.normal(0, 1, 10), "shift")]),
+                       m.const(np.float32(0.37), "gain")])
+    return m.build("global_in", x, [1, 1, 28, 28], [1, 10])
+
+
+def residual_qonnx(width=32, bits=6, seed=0, name="residual_mlp") -> onnx.ModelProto:
+    """An MLP with a residual Add between two quantized tensors of different scales."""
+    m = _Model(name, seed)
+    x = m.quant("global_in", 8, 5)
+    h = m.node("MatMul", [x, m.qweights((16, width), bits, bits - 1)])
+    h = m.node("Add", [h, m.qweights((width,), bits, bits - 2)])
+    a = m.quant(m.node("Relu", [h]), bits, bits - 3, signed=False)
+    r = m.node("MatMul", [a, m.qweights((width, width), bits, bits - 1)])
+    r = m.quant(r, bits + 2, bits - 2)
+    s = m.node("Add", [a, r])
+    s = m.quant(m.node("Relu", [s]), bits, bits - 2, signed=False)
+    y = m.node("MatMul", [s, m.qweights((width, 5), bits, bits - 1)])
+    return m.build("global_in", y, [1, 16], [1, 5])
+
+
+def grid_inputs(model: onnx.ModelProto, n: int, seed: int = 0) -> np.ndarray:
+    """Random float inputs for the example models, on their input quantizer's grid (so
+    QONNX's float arithmetic is exact) and covering its full range plus a little overflow."""
+    rng = np.random.default_rng(seed)
+    dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    shape = (n,) + tuple(dims[1:])
+    if model.graph.name.startswith("tfc"):
+        return (rng.integers(0, 256, size=shape) / 255.0).astype(np.float32)
+    return (rng.integers(-160, 160, size=shape) / 32.0).astype(np.float32)

