@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Mapping
+from collections.abc import Mapping
 
 ENV_PREFIX = "HWGEN_SIM_"
 MIN_CLEAN_SAMPLES = 64
@@ -86,7 +86,7 @@ class BenchConfig:
         values = {}
         for field in fields(cls):
             raw = environ[ENV_PREFIX + field.name.upper()]
-            values[field.name] = float(raw) if field.type == "float" else int(raw)
+            values[field.name] = float(raw) if field.type in (float, "float") else int(raw)
         return cls(**values)
 
 

@@ -100,15 +100,20 @@ class PortSpec:
         return vector
 
 
-def load_vectors(path: str | Path, elements: int) -> list[list[int]]:
-    """Load an ``[N, elements]`` ``.npy`` file as a list of lists of Python ints.
+def as_int_rows(array, elements: int, origin: str = "vectors") -> list[list[int]]:
+    """Convert an ``[N, elements]`` array-like of integers into lists of Python ints.
 
     Accepts integer dtypes and ``object`` arrays of Python ints (used for
-    types wider than 64 bits).
+    types wider than 64 bits). ``origin`` names the data in error messages.
     """
-    array = np.load(path, allow_pickle=True)
+    array = np.asarray(array)
     if array.ndim != 2 or array.shape[1] != elements:
-        raise ValueError(f"{path}: shape {array.shape}, expected [N, {elements}]")
+        raise ValueError(f"{origin}: shape {array.shape}, expected [N, {elements}]")
     if array.dtype != object and not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"{path}: dtype {array.dtype} is not an integer or object dtype")
+        raise ValueError(f"{origin}: dtype {array.dtype} is not an integer or object dtype")
     return [[int(value) for value in row] for row in array.tolist()]
+
+
+def load_vectors(path: str | Path, elements: int) -> list[list[int]]:
+    """Load an ``[N, elements]`` integer ``.npy`` file (see :func:`as_int_rows`)."""
+    return as_int_rows(np.load(path, allow_pickle=True), elements, origin=str(path))

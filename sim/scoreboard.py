@@ -43,15 +43,18 @@ class Scoreboard:
         self.input_cycles.append(cycle)
         self.last_handshake = cycle
 
-    def record_output(self, cycle: int, got: list[int]) -> None:
-        """Note that an output beat carrying ``got`` was accepted at edge ``cycle``."""
+    def record_output(self, cycle: int, got: list[int] | None) -> None:
+        """Note that an output beat carrying ``got`` was accepted at edge ``cycle``.
+
+        ``got`` is None for a beat with unknown (X/Z) bits; it is reported as ``"got": null``.
+        """
         index = self.received
         self.output_cycles.append(cycle)
         self.last_handshake = cycle
         if index < len(self.expected) and got != self.expected[index]:
             self.mismatch_count += 1
             if len(self.mismatches) < MAX_REPORTED_MISMATCHES:
-                self.mismatches.append({"sample": index, "expected": list(self.expected[index]), "got": list(got)})
+                self.mismatches.append({"sample": index, "expected": list(self.expected[index]), "got": got})
 
     def stalled(self, cycle: int, limit: int) -> bool:
         """True when no handshake happened during the last ``limit`` cycles."""

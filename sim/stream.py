@@ -103,5 +103,9 @@ class AxisMonitor:
             self._ready.value = int(self._model.drive())
             await ReadOnly()
             valid = self._valid.value == 1
-            data = self._data.value.to_unsigned() if valid else 0
-            self._model.edge(cycle + 1, valid, data)
+            self._model.edge(cycle + 1, valid, self._sample_data() if valid else 0)
+
+    def _sample_data(self) -> int | None:
+        """``tdata`` as an unsigned int, or None if it has X/Z bits."""
+        value = self._data.value
+        return value.to_unsigned() if value.is_resolvable else None

@@ -86,7 +86,10 @@ class SinkModel:
         self._ready = not (random_phase and self._rng.random() < self._backpressure)
         return self._ready
 
-    def edge(self, cycle: int, valid: bool, data: int) -> None:
-        """Account for the rising edge ``cycle``, given ``tvalid``/``tdata`` just before it."""
+    def edge(self, cycle: int, valid: bool, data: int | None) -> None:
+        """Account for the rising edge ``cycle``, given ``tvalid``/``tdata`` just before it.
+
+        ``data`` is None when the simulator saw X/Z bits; such a beat counts as a mismatch.
+        """
         if self._ready and valid:
-            self._scoreboard.record_output(cycle, self._spec.unpack(data))
+            self._scoreboard.record_output(cycle, None if data is None else self._spec.unpack(data))

@@ -1,0 +1,70 @@
+"""Amaranth expressions for exact fixed-point arithmetic, mirroring :mod:`hwgen.fixed` and
+the golden functions bit for bit (same formulas, same mode definitions)."""
+from __future__ import annotations
+
+from amaranth.hdl import Const, Mux, Value, signed, unsigned
+
+from ..fixed import FixedType, Overflow, Rounding
+
+
+def shape_of(t: FixedType):
+    return signed(t.width) if t.signed else unsigned(t.width)
+
+
+def as_type(v: Value, t: FixedType) -> Value:
+    """``v`` (already in ``t``'s range) truncated to ``t``'s width and signedness."""
+    v = v[:t.width]
+    return v.as_signed() if t.signed else v.as_unsigned()
+
+
+def align(v: Value, shift: int) -> Value:
+    """Multiply by ``2**shift`` (``shift`` >= 0): exact left shift."""
+    return v << shift if shift > 0 else v
+
+
+def requantize(v: Value, src_frac: int, dst: FixedType) -> Value:
+    """Round ``v`` (raw, ``src_frac`` fractional bits) to ``dst``'s grid, then overflow."""
+    shift = src_frac - dst.frac_bits
+    if shift <= 0:
+        y = align(v, -shift)
+    else:
+        floor = v >> shift                 # arithmetic shift for signed values
+        rem = v.as_unsigned()[:shift]
+        half = 1 << (shift - 1)
+        neg = v < 0 if v.shape().signed else Const(0, 1)
+        r = dst.rounding
+        if r == Rounding.TRN:
+            up = Const(0, 1)
+        elif r == Rounding.TRN_ZERO:
+            up = neg & (rem != 0)
+        elif r == Rounding.RND:
+            up = rem >= half
+        elif r == Rounding.RND_MIN_INF:
+            up = rem > half
+        elif r == Rounding.RND_ZERO:
+            up = (rem > half) | ((rem == half) & neg)
+        elif r == Rounding.RND_INF:
+            up = (rem > half) | ((rem == half) & ~neg)
+        else:  # RND_CONV
+            up = (rem > half) | ((rem == half) & floor[0])
+        y = floor + up
+    return overflow(y, dst)
+
+
+def overflow(y: Value, t: FixedType) -> Value:
+    lo, hi = t.min_raw, t.max_raw
+    if t.overflow == Overflow.WRAP:
+        return as_type(y, t)
+    if t.overflow == Overflow.SAT_ZERO:
+        return as_type(Mux((y > hi) | (y < lo), 0, y), t)
+    if t.overflow == Overflow.SAT_SYM and t.signed:
+        lo = -hi
+    return as_type(Mux(y > hi, hi, Mux(y < lo, lo, y)), t)
+
+
+def adder_tree_levels(n: int) -> int:
+    levels, k = 0, max(n, 1)
+    while k > 1:
+        k = (k + 1) // 2
+        levels += 1
+    return levels

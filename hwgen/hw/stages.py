@@ -1,0 +1,189 @@
+"""Streaming pipeline stages. Every stage has ``i``/``o`` valid-ready streams whose payload is
+a flat vector (element ``k`` at bits ``[k*W, (k+1)*W)``) and a stage-wide enable
+``en = ~o.valid | o.ready``: when the output register is full and not taken, the whole stage
+freezes, so backpressure stalls without losing or duplicating anything.
+
+:class:`DenseStage` computes ``x @ W + b`` with ``ceil(n_in / R)`` products per output per
+cycle over ``R`` phases (reuse factor R). The input beat is held by the upstream register and
+consumed in the first phase and the lanes later phases need are held (so II = R). Products are registered, then summed by an adder tree
+with a register every ``adder_levels`` levels; the last levels, the accumulation and the fused
+elementwise ops (activation, requantization, thresholds) feed the output register.
+
+Latency from the input handshake edge to the output register load is
+``R - 1 + tree_regs + 1`` cycles, where ``tree_regs = ceil(levels / adder_levels) - 1``."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..fixed import FixedType
+from .arith import adder_tree_levels, align, requantize, shape_of
+
+#: a fused elementwise function: list of lane values (input type) -> list of lane values
+LaneFn = Callable[[list], list]
+
+
+def unpack(payload, n: int, t: FixedType) -> list:
+    lanes = [payload[k * t.width:(k + 1) * t.width] for k in range(n)]
+    return [v.as_signed() if t.signed else v for v in lanes]
+
+
+def pack(lanes: list, t: FixedType):
+    return Cat(*[v[:t.width] for v in lanes])
+
+
+def tree_regs(n_leaves: int, adder_levels: int) -> int:
+    levels = adder_tree_levels(n_leaves)
+    return max(0, -(-levels // adder_levels) - 1)
+
+
+class DenseStage(wiring.Component):
+    """Dense layer with reuse factor ``reuse`` plus fused elementwise ops ``post``.
+
+    Ports: ``i`` (``n_in`` lanes of ``in_type``), ``o`` (``n_out`` lanes of ``out_type``)."""
+
+    def __init__(self, weights, bias, bias_shift: int, in_type: FixedType, sum_frac_shift: int,
+                 acc_type: FixedType, post: LaneFn, out_type: FixedType, reuse: int,
+                 adder_levels: int):
+        n_in, n_out = weights.shape
+        if reuse < 1 or adder_levels < 1:
+            raise ValueError("reuse factor and adder levels per stage must be >= 1")
+        self.weights = [[int(v) for v in row] for row in weights]
+        self.bias = None if bias is None else [int(v) << bias_shift for v in bias]
+        self.in_type, self.acc_type, self.out_type = in_type, acc_type, out_type
+        self.sum_frac_shift = sum_frac_shift
+        self.post, self.reuse, self.adder_levels = post, reuse, adder_levels
+        self.n_in, self.n_out = n_in, n_out
+        self.block = -(-n_in // reuse)
+        super().__init__({"i": In(stream.Signature(unsigned(n_in * in_type.width))),
+                          "o": Out(stream.Signature(unsigned(n_out * out_type.width)))})
+
+    @property
+    def tree_regs(self) -> int:
+        return tree_regs(self.block, self.adder_levels)
+
+    def elaborate(self, platform):
+        m = Module()
+        R, B = self.reuse, self.block
+        en = Signal()
+        m.d.comb += en.eq(~self.o.valid | self.o.ready)
+        x = unpack(self.i.payload, self.n_in, self.in_type)
+
+        # The input beat is taken in phase 0 (so the upstream register is free again at
+        # once); lanes needed in later phases are kept in `held`.
+        phase = Signal(range(R)) if R > 1 else None
+        first_phase = (phase == 0) if R > 1 else Const(1, 1)
+        last_phase = (phase == R - 1) if R > 1 else Const(1, 1)
+        issue = Signal()
+        m.d.comb += [self.i.ready.eq(en & first_phase),
+                     issue.eq(Mux(first_phase, self.i.valid, 1))]
+        held = x
+        if R > 1:
+            held = [Signal(v.shape(), name=f"x{i}") if i >= B else v for i, v in enumerate(x)]
+            with m.If(en & issue):
+                m.d.sync += phase.eq(Mux(last_phase, 0, phase + 1))
+            with m.If(self.i.ready & self.i.valid):
+                m.d.sync += [h.eq(v) for i, (h, v) in enumerate(zip(held, x)) if i >= B]
+
+        # Products of this phase, registered: operand muxes select input and weight by phase.
+        products = []  # products[j] = list of registered product signals for output j
+        for j in range(self.n_out):
+            row = []
+            for b in range(B):
+                idx = [p * B + b for p in range(R)]
+                ws = [self.weights[i][j] if i < self.n_in else 0 for i in idx]
+                if not any(ws):
+                    continue
+                if R == 1:
+                    prod = x[idx[0]] * ws[0]
+                else:
+                    xs = Array([held[i] if i < self.n_in else Const(0, 1) for i in idx])
+                    wsel = Array([Const(w, signed(max(abs(w).bit_length() + 1, 2))) for w in ws])
+                    prod = xs[phase] * wsel[phase]
+                reg = Signal(prod.shape(), name=f"p{j}_{b}")
+                with m.If(en):
+                    m.d.sync += reg.eq(prod)
+                row.append(reg)
+            products.append(row)
+        tag_valid, tag_first, tag_last = Signal(), Signal(), Signal()
+        with m.If(en):
+            m.d.sync += [tag_valid.eq(issue), tag_first.eq(first_phase),
+                         tag_last.eq(last_phase)]
+
+        # Adder trees, a register after every `adder_levels` levels (except the last group).
+        sums = []
+        tags = (tag_valid, tag_first, tag_last)
+        n_regs = self.tree_regs
+        for j, row in enumerate(products):
+            level_vals = list(row) if row else [Const(0, 1)]
+            level = 0
+            stage = 0
+            while len(level_vals) > 1:
+                level_vals = [level_vals[k] + level_vals[k + 1] if k + 1 < len(level_vals)
+                              else level_vals[k] for k in range(0, len(level_vals), 2)]
+                level += 1
+                if level % self.adder_levels == 0 and stage < n_regs and len(level_vals) > 0:
+                    regs = [Signal(v.shape(), name=f"t{j}_{stage}_{k}") for k, v in enumerate(level_vals)]
+                    with m.If(en):
+                        m.d.sync += [r.eq(v) for r, v in zip(regs, level_vals)]
+                    level_vals = regs
+                    stage += 1
+            # Pad with registers so every output sees the same pipeline depth.
+            v = level_vals[0]
+            while stage < n_regs:
+                r = Signal(v.shape(), name=f"t{j}_{stage}_pad")
+                with m.If(en):
+                    m.d.sync += r.eq(v)
+                v, stage = r, stage + 1
+            sums.append(v)
+        for stage in range(n_regs):
+            new = tuple(Signal(name=f"tag{stage}_{k}") for k in range(3))
+            with m.If(en):
+                m.d.sync += [n.eq(t) for n, t in zip(new, tags)]
+            tags = new
+        valid, first, last = tags
+
+        # Accumulate over phases, then the fused elementwise ops into the output register.
+        results = []
+        for j, s in enumerate(sums):
+            partial = align(s, self.sum_frac_shift)
+            start = Const(self.bias[j], signed(max(abs(self.bias[j]).bit_length() + 1, 2))) \
+                if self.bias is not None else Const(0, 1)
+            if R == 1:
+                total = partial + start
+            else:
+                acc = Signal(shape_of(self.acc_type), name=f"acc{j}")
+                total = Signal(shape_of(self.acc_type), name=f"sum{j}")
+                m.d.comb += total.eq(Mux(first, start, acc) + partial)
+                with m.If(en & valid):
+                    m.d.sync += acc.eq(total)
+            results.append(total)
+        lanes = self.post(results)
+        with m.If(en):
+            m.d.sync += self.o.valid.eq(valid & last)
+            with m.If(valid & last):
+                m.d.sync += self.o.payload.eq(pack(lanes, self.out_type))
+        return m
+
+
+class ElementwiseStage(wiring.Component):
+    """Elementwise ops only (no dense layer in front): one output register, latency 1."""
+
+    def __init__(self, n_in: int, in_type: FixedType, n_out: int, out_type: FixedType, post: LaneFn):
+        self.n_in, self.in_type, self.n_out, self.out_type, self.post = n_in, in_type, n_out, out_type, post
+        super().__init__({"i": In(stream.Signature(unsigned(n_in * in_type.width))),
+                          "o": Out(stream.Signature(unsigned(n_out * out_type.width)))})
+
+    def elaborate(self, platform):
+        m = Module()
+        en = Signal()
+        m.d.comb += [en.eq(~self.o.valid | self.o.ready), self.i.ready.eq(en)]
+        lanes = self.post(unpack(self.i.payload, self.n_in, self.in_type))
+        with m.If(en):
+            m.d.sync += self.o.valid.eq(self.i.valid)
+            with m.If(self.i.valid):
+                m.d.sync += self.o.payload.eq(pack(lanes, self.out_type))
+        return m
