@@ -240,6 +240,9 @@ def requantize(q, src_frac_bits: int, dst: FixedType, src_lo: int | None = None,
     grow = max(0, -shift)
     work_lo = min(src_lo << grow, dst.min_raw) - 2
     work_hi = max(src_hi << grow, dst.max_raw) + 2
+    if abs(shift) > SAFE_INT_BITS - 2:
+        # the shift constants themselves (2**shift masks and multipliers) exceed int64
+        work_hi = max(work_hi, 1 << SAFE_INT_BITS)
     q = as_raw_array(q, work_lo, work_hi)
     out = apply_overflow(round_shift(q, shift, dst.rounding), dst)
     return as_raw_array(out, dst.min_raw, dst.max_raw)
@@ -261,6 +264,12 @@ def quantize_float(x, dst: FixedType) -> np.ndarray:
     floor = np.floor(y)
     rem = y - floor  # exact: y and floor(y) share an exponent range
     code = np.where(rem == 0, 0, np.where(rem < 0.5, 1, np.where(rem == 0.5, 2, 3)))
+    # ldexp may underflow to zero: a nonzero x smaller than one grid step is then just
+    # above 0 (code 1) or just below 0 (floor -1, code 3).
+    tiny = (y == 0) & (x != 0)
+    if np.any(tiny):
+        floor = np.where(tiny & (x < 0), -1.0, floor)
+        code = np.where(tiny, np.where(x < 0, 3, 1), code)
     big = float(1 << (SAFE_INT_BITS - 3))
     if np.all(np.abs(floor) < big):
         raw = floor.astype(np.int64) * 4 + code
@@ -292,7 +301,8 @@ def exact_fixed(values, max_frac_bits: int = 32, max_width: int = 64):
     # Start from the coarsest grid that could hold the largest value and refine.
     for frac in range(-64, max_frac_bits + 1):
         scaled = np.ldexp(v, frac)
-        if np.all(scaled == np.round(scaled)) and np.all(np.abs(scaled) < 2.0 ** 62):
+        if np.all(scaled == np.round(scaled)) and np.all(np.abs(scaled) < 2.0 ** 62) \
+                and np.array_equal(np.ldexp(scaled, -frac), v):
             raw = scaled.astype(np.int64)
             t = FixedType.from_range(int(raw.min()), int(raw.max()), frac)
             if t.width > max_width:

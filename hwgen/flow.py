@@ -1,0 +1,127 @@
+"""End-to-end steps shared by the CLI and the Python API: build a model into a folder, and
+simulate a build folder."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from . import load
+from .errors import DesignMismatch, HwgenError
+from .frontend.config import Config, load_config
+from .graph import Graph
+
+SIMULATORS = ("verilator", "icarus", "amaranth")
+
+
+def _options(config_path, reuse_factor, adder_levels) -> Config:
+    cfg = load_config(config_path) if config_path else Config()
+    if reuse_factor is not None:
+        if reuse_factor < 1:
+            raise HwgenError(f"--reuse-factor must be >= 1, got {reuse_factor}")
+        cfg = dataclasses.replace(cfg, reuse_factor=reuse_factor)
+    if adder_levels is not None:
+        if adder_levels < 1:
+            raise HwgenError(f"--adder-levels must be >= 1, got {adder_levels}")
+        cfg = dataclasses.replace(cfg, adder_levels_per_stage=adder_levels)
+    return cfg
+
+
+def build_model(model, out, config_path=None, input_precision=None, reuse_factor=None,
+                adder_levels=None, top="hwgen_top", tb_samples=10000, seed=0, progress=None) -> dict:
+    """Import ``model`` (an .onnx path) and write the build folder ``out``."""
+    from .hw.emit import build
+
+    cfg = _options(config_path, reuse_factor, adder_levels)
+    graph = load(model, config=cfg, input_precision=input_precision)
+    sources = {"model.onnx": Path(model).read_bytes(),
+               "options.json": json.dumps({"input_precision": input_precision, "reuse_factor": reuse_factor,
+                                           "adder_levels": adder_levels,
+                                           "config": Path(config_path).name if config_path else None},
+                                          sort_keys=True).encode()}
+    if config_path:
+        sources[Path(config_path).name] = Path(config_path).read_bytes()
+    return build(graph, out, top_name=top, tb_samples=tb_samples, seed=seed,
+                 clock_mhz=cfg.clock_mhz, adder_levels=cfg.adder_levels_per_stage,
+                 source_files=sources, progress=progress)
+
+
+def graph_of_build(out) -> tuple[Graph, int]:
+    """Re-import the model a build folder was made from, with the same options."""
+    src = Path(out) / "source"
+    if not (src / "model.onnx").exists():
+        raise HwgenError(f"{out} has no source model (built from the Python API?); "
+                         "use --simulator verilator or icarus")
+    opts = json.loads((src / "options.json").read_text())
+    cfg = _options(src / opts["config"] if opts.get("config") else None, opts.get("reuse_factor"),
+                   opts.get("adder_levels"))
+    return load(src / "model.onnx", config=cfg, input_precision=opts.get("input_precision")), \
+        cfg.adder_levels_per_stage
+
+
+def read_manifest(out) -> dict:
+    p = Path(out) / "manifest.json"
+    if not p.is_file():
+        raise HwgenError(f"{out} is not a hwgen build folder (no manifest.json); run hwgen build first")
+    try:
+        return json.loads(p.read_text())
+    except ValueError:
+        raise HwgenError(f"{p} is not valid JSON") from None
+
+
+def simulate(out, simulator="verilator", samples=None, backpressure=0.3, gap=0.3, seed=1) -> dict:
+    """Run the golden comparison; write ``OUT/sim/result.json``; raise DesignMismatch on failure."""
+    import numpy as np
+
+    from .sim import SimulationError, run_amaranth, run_cocotb, write_result
+
+    if simulator not in SIMULATORS:
+        raise HwgenError(f"unknown simulator {simulator!r}; choose one of {', '.join(SIMULATORS)}")
+    for name, p in (("--backpressure", backpressure), ("--gap", gap)):
+        if not 0.0 <= p < 1.0:
+            raise HwgenError(f"{name} must be in [0, 1), got {p}")
+    manifest = read_manifest(out)
+    available = manifest["testbench"]["samples"]
+    if samples is not None and not 1 <= samples <= available:
+        raise HwgenError(f"--samples must be between 1 and {available} (the build's test vectors; "
+                         "rebuild with --tb-samples for more)")
+    if simulator == "amaranth":
+        from .hw.top import Top
+
+        graph, levels = graph_of_build(out)
+        top = Top(graph, levels)
+        tb = Path(out) / "tb"
+        x = np.load(tb / "inputs.npy", allow_pickle=True)
+        y = np.load(tb / "outputs.npy", allow_pickle=True)
+        result = run_amaranth(top, x, y, manifest["ports"], samples=samples, backpressure=backpressure,
+                              gap=gap, seed=seed, latency_hint=manifest["latency_cycles"],
+                              ii_hint=manifest["initiation_interval"])
+        result.setdefault("simulator", "amaranth")
+    else:
+        try:
+            result = run_cocotb(out, simulator=simulator, samples=samples, backpressure=backpressure,
+                                gap=gap, seed=seed)
+        except SimulationError as e:
+            raise HwgenError(str(e)) from None
+    result["expected_latency_cycles"] = manifest["latency_cycles"]
+    result["expected_initiation_interval"] = manifest["initiation_interval"]
+    checks = []
+    if result.get("latency_min") != manifest["latency_cycles"] or result.get("latency_max") != manifest["latency_cycles"]:
+        checks.append(f"measured latency {result.get('latency_min')}..{result.get('latency_max')} "
+                      f"!= manifest {manifest['latency_cycles']}")
+    if result.get("ii_max") not in (None, manifest["initiation_interval"]) or \
+            result.get("ii_min") not in (None, manifest["initiation_interval"]):
+        checks.append(f"measured II {result.get('ii_min')}..{result.get('ii_max')} "
+                      f"!= manifest {manifest['initiation_interval']}")
+    result["failures"] = list(result.get("failures", [])) + checks
+    result["passed"] = bool(result.get("passed")) and not checks
+    write_result(out, result)
+    if not result["passed"]:
+        first = result.get("first_mismatches") or []
+        if first:
+            m = first[0]
+            raise DesignMismatch(f"{result['mismatches']} of {result['samples']} samples mismatch; "
+                                 f"first: sample {m['sample']} expected {m['expected']} got {m['got']} "
+                                 f"(see {Path(out) / 'sim' / 'result.json'})")
+        raise DesignMismatch("simulation failed: " + "; ".join(result["failures"]))
+    return result
