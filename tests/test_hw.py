@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 
@@ -114,7 +115,7 @@ def test_checker_catches_a_wrong_design():
 def cli(*args):
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
     return subprocess.run([sys.executable, "-m", "hwgen.cli", *map(str, args)], capture_output=True,
-                          text=True, env=env)
+                          text=True, env=env, cwd=tempfile.gettempdir())
 
 
 @pytest.fixture(scope="module")
