@@ -201,7 +201,10 @@ def _simulator_env(simulator: str) -> dict[str, str]:
     """Environment the cocotb runner needs for ``simulator`` (without pytest's marker)."""
     env = find_verilator() if simulator == "verilator" else dict(os.environ)
     if simulator == "verilator":
-        env["MAKEFLAGS"] = (env.get("MAKEFLAGS", "") + " CFG_CXXFLAGS_PCH_I=-include").strip()
+        # -O0: hwgen's models are wide and flat; compiling them optimized costs minutes while
+        # the cocotb test bench, not the model, bounds simulation speed.
+        env["MAKEFLAGS"] = (env.get("MAKEFLAGS", "") +
+                            " CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O0 OPT_SLOW=-O0").strip()
     # Under pytest the cocotb runner would sys.exit() on a failing test instead of returning.
     env.pop("PYTEST_CURRENT_TEST", None)
     return env
