@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -33,6 +33,23 @@ def unpack(payload, n: int, t: FixedType) -> list:
 
 def pack(lanes: list, t: FixedType):
     return Cat(*[v[:t.width] for v in lanes])
+
+
+def select(lanes: list, idx: list[int], phase, t: FixedType):
+    """``lanes[idx[phase]]`` (lanes past the end read as 0), as a bit-slice of a concatenation.
+
+    A slice emits a continuous ``assign``; an ``Array`` index emits an ``always @*`` case
+    that 4-state simulators in SystemVerilog mode leave at X until an operand changes."""
+    bits = Cat(*[lanes[i][:t.width] if i < len(lanes) else Const(0, t.width) for i in idx])
+    word = bits.word_select(phase, t.width)
+    return word.as_signed() if t.signed else word
+
+
+def select_const(values: list[int], phase):
+    """``values[phase]`` as a signed value read from one constant word (see :func:`select`)."""
+    width = max(max(abs(v).bit_length() for v in values) + 1, 2)
+    bits = Cat(*[Const(v, signed(width)) for v in values])
+    return bits.word_select(phase, width).as_signed()
 
 
 def tree_regs(n_leaves: int, adder_levels: int) -> int:
@@ -100,9 +117,7 @@ class DenseStage(wiring.Component):
                 if R == 1:
                     prod = x[idx[0]] * ws[0]
                 else:
-                    xs = Array([held[i] if i < self.n_in else Const(0, 1) for i in idx])
-                    wsel = Array([Const(w, signed(max(abs(w).bit_length() + 1, 2))) for w in ws])
-                    prod = xs[phase] * wsel[phase]
+                    prod = select(held, idx, phase, self.in_type) * select_const(ws, phase)
                 reg = Signal(prod.shape(), name=f"p{j}_{b}")
                 with m.If(en):
                     m.d.sync += reg.eq(prod)
