@@ -2,11 +2,11 @@
 
     python bench/build.py [--samples 2000]
 
-Prints the wall time of `hwgen build` (first call in a fresh process and a warm call in the
-same process), the latency in cycles at R=1 for several pipelining settings, and the
-simulation throughput (samples/s) of cocotb+Verilator and of Amaranth's simulator, side by side."""
+Prints the wall time of `hwgen build` (a fresh process with an empty Verilog cache, a fresh
+process reusing the cache, and warm calls in one process with the cache off and on), the latency in cycles at R=1 for several pipelining settings, and the
+simulation throughput (samples/s, cycles/s, compile time apart) of cocotb+Verilator, cocotb+Icarus
+(if installed) and Amaranth's simulator, beside the golden model run in the same process."""
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -14,10 +14,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import onnx
 
+import hwgen
 from hwgen import examples, flow
-from hwgen.hw.top import Top
+from hwgen.hw.top import latency_and_ii, plan_stages
+from hwgen.sim import simulator_available
 
 
 def main():
@@ -28,31 +31,51 @@ def main():
     model = tmp / "mlp.onnx"
     onnx.save(examples.mlp_qonnx(), model)
 
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "hwgen.cli", "build", str(model), "-o", str(tmp / "cold"),
-                    "--tb-samples", str(args.samples)], check=True, capture_output=True)
-    cold = time.perf_counter() - t0
-    flow.build_model(model, tmp / "warm0", tb_samples=args.samples)
-    t0 = time.perf_counter()
-    m = flow.build_model(model, tmp / "warm", tb_samples=args.samples)
-    warm = time.perf_counter() - t0
-    print(f"hwgen build, new process (incl. imports): {cold:6.2f} s")
-    print(f"hwgen build, warm (same process):          {warm:6.2f} s")
+    os.environ["HWGEN_CACHE_DIR"] = str(tmp / "cache")  # start from an empty Verilog cache
 
-    import hwgen
+    def cli_build(out, *extra):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "hwgen.cli", "build", str(model), "-o", str(tmp / out),
+                        "--tb-samples", str(args.samples), *extra], check=True, capture_output=True)
+        return time.perf_counter() - t0
+
+    def api_build(out, cached):
+        os.environ["HWGEN_NO_CACHE"] = "0" if cached else "1"
+        t0 = time.perf_counter()
+        manifest = flow.build_model(model, tmp / out, tb_samples=args.samples)
+        return time.perf_counter() - t0, manifest
+
+    cold = cli_build("cold")
+    rebuild = cli_build("rebuild")
+    api_build("warm0", cached=False)
+    warm, _ = api_build("warm1", cached=False)
+    warm_cached, m = api_build("warm", cached=True)
+    print(f"hwgen build, new process, empty cache (incl. imports): {cold:6.2f} s")
+    print(f"hwgen build, new process, Verilog from the cache:       {rebuild:6.2f} s")
+    print(f"build_model, warm process, cache off (full elaboration): {warm:6.2f} s")
+    print(f"build_model, warm process, Verilog from the cache:      {warm_cached:6.2f} s")
+
     graph = hwgen.load(model)
     for levels in (1, 2, 3, 4, 6):
-        print(f"latency at R=1, {levels} adder levels/stage: {Top(graph, levels).latency:3d} cycles")
+        print(f"latency at R=1, {levels} adder levels/stage: {latency_and_ii(plan_stages(graph, levels))[0]:3d} cycles")
     print(f"manifest latency at R=1 (default pipelining): {m['latency_cycles']} cycles")
 
-    for sim in ("verilator", "amaranth"):
-        out = tmp / "warm"
+    x = np.load(tmp / "warm" / "tb" / "inputs.npy")
+    t0 = time.perf_counter()
+    hwgen.run(graph, x)
+    golden = len(x) / (time.perf_counter() - t0)
+    print(f"{'golden':10s}: {len(x)} samples, hwgen.run (reference, same process): {golden:12,.0f} samples/s")
+    for sim in ("verilator", "icarus", "amaranth"):
+        ok, why = simulator_available(sim) if sim != "amaranth" else (True, "")
+        if not ok:
+            print(f"{sim:10s}: skipped ({why})")
+            continue
         n = args.samples if sim == "verilator" else min(args.samples, 500)
-        t0 = time.perf_counter()
-        r = flow.simulate(out, sim, samples=n)
-        total = time.perf_counter() - t0
-        print(f"{sim:10s}: {n} samples, run {r['wall_time_s']:6.2f} s -> {n / r['wall_time_s']:8.0f} samples/s "
-              f"(incl. build: {total:6.2f} s)")
+        r = flow.simulate(tmp / "warm", sim, samples=n)
+        run = r.get("run_time_s", r["wall_time_s"])
+        compile_note = f", compile {r['build_time_s']:6.1f} s" if "build_time_s" in r else ""
+        print(f"{sim:10s}: {n} samples, {r['cycles']} cycles, run {run:6.2f} s -> {n / run:8,.0f} samples/s, "
+              f"{r['cycles'] / run:8,.0f} cycles/s{compile_note}, {r['mismatches']} mismatches")
 
 
 if __name__ == "__main__":

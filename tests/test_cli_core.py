@@ -1,19 +1,13 @@
 """`hwgen inspect` / `hwgen predict` / `--version`, and one-line errors with exit code 2."""
-import subprocess
-import tempfile
-import sys
 
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper
+from onnx import helper
 
 from hwgen import examples
 
-
-def hwgen_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "hwgen.cli", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd or tempfile.gettempdir())
+from helpers import cli as hwgen_cli
 
 
 def assert_one_line_error(r, *needles):

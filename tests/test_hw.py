@@ -2,11 +2,7 @@
 determinism, and the build-folder contract."""
 import json
 import os
-import shutil
 import subprocess
-import tempfile
-import sys
-from pathlib import Path
 
 import numpy as np
 import onnx
@@ -15,8 +11,10 @@ import pytest
 import hwgen
 from hwgen import GraphBuilder, examples
 from hwgen.golden import run
-from hwgen.hw.top import Top
-from hwgen.sim import run_amaranth, simulator_available
+from hwgen.hw.top import Top, latency_and_ii, plan_stages
+from hwgen.sim import run_amaranth
+
+from helpers import cli, need
 
 
 def amaranth_check(graph, n=200, seed=0, backpressure=0.3, gap=0.3, adder_levels=3):
@@ -58,7 +56,8 @@ def test_adder_levels_trade_latency(levels):
 
 def test_fewer_adder_levels_per_stage_means_more_latency():
     g = small_mlp(1)
-    assert Top(g, 1).latency > Top(g, 2).latency > Top(g, 4).latency
+    latency = [latency_and_ii(plan_stages(g, levels))[0] for levels in (1, 2, 4)]
+    assert latency[0] > latency[1] > latency[2]
 
 
 ROUNDINGS = ["TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_INF", "RND_MIN_INF", "RND_CONV"]
@@ -93,7 +92,7 @@ def test_thresholds_relu_and_scale_shift_in_hardware():
 def test_branching_graph_is_refused_clearly():
     g = hwgen.load(examples.residual_qonnx(seed=0))
     with pytest.raises(hwgen.HwgenError, match="chain"):
-        Top(g)
+        plan_stages(g)
 
 
 def test_checker_catches_a_wrong_design():
@@ -111,12 +110,6 @@ def test_checker_catches_a_wrong_design():
 
 
 # --- build folder through the CLI ----------------------------------------------------------
-
-def cli(*args):
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-    return subprocess.run([sys.executable, "-m", "hwgen.cli", *map(str, args)], capture_output=True,
-                          text=True, env=env, cwd=tempfile.gettempdir())
-
 
 @pytest.fixture(scope="module")
 def small_model(tmp_path_factory):
@@ -144,13 +137,36 @@ def test_build_writes_the_documented_folder(small_model, tmp_path):
         assert port in v
 
 
+def same_files(a, b):
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files and files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    for f in files:
+        assert (a / f).read_bytes() == (b / f).read_bytes(), f
+
+
 def test_build_is_byte_identical(small_model, tmp_path):
     for d in ("a", "b"):
-        assert cli("build", small_model, "-o", tmp_path / d, "--tb-samples", "20").returncode == 0
-    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
-    assert files
-    for f in files:
-        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
+        r = cli("build", small_model, "-o", tmp_path / d, "--tb-samples", "20", "--no-cache")
+        assert r.returncode == 0 and "reused" not in r.stderr
+    same_files(tmp_path / "a", tmp_path / "b")
+
+
+def test_verilog_cache_reuses_only_identical_builds(small_model, tmp_path):
+    env_cache = tmp_path / "cache"
+
+    def build(name, *opts):
+        r = cli("build", small_model, "-o", tmp_path / name, "--tb-samples", "20", *opts,
+                env=dict(os.environ, HWGEN_CACHE_DIR=str(env_cache)))
+        assert r.returncode == 0, r.stderr
+        return "reused" in r.stderr
+    assert not build("fresh", "-r", "2")
+    assert build("again", "-r", "2")
+    same_files(tmp_path / "fresh", tmp_path / "again")
+    assert not build("other", "-r", "3")          # another option is another key
+    assert not build("top", "-r", "2", "--top", "other_top")
+    assert not build("nocache", "-r", "2", "--no-cache")
+    same_files(tmp_path / "fresh", tmp_path / "nocache")
+    assert len(list(env_cache.glob("*.v"))) == 3
 
 
 def test_build_errors_are_one_line(small_model, tmp_path):
@@ -163,12 +179,11 @@ def test_build_errors_are_one_line(small_model, tmp_path):
     assert r.returncode == 2 and "not a hwgen build folder" in r.stderr
 
 
-def test_verilog_is_lint_clean(small_model, tmp_path):
-    ok, why = simulator_available("verilator")
-    if not ok:
-        pytest.skip(why)
+@pytest.mark.parametrize("reuse", [1, 3, 4])
+def test_verilog_is_lint_clean(small_model, tmp_path, reuse):
+    need("verilator")
     out = tmp_path / "out"
-    assert cli("build", small_model, "-o", out, "--tb-samples", "5").returncode == 0
+    assert cli("build", small_model, "-o", out, "--tb-samples", "5", "-r", reuse).returncode == 0
     from hwgen.sim import find_verilator
     # Amaranth's implicit width extension (WIDTHEXPAND), `x >= 0` on unsigned lanes (UNSIGNED),
     # initial values on registers (PROCASSINIT) and unused slice bits are by design; everything

@@ -3,29 +3,13 @@ matches the golden model bit for bit on 10,000 random samples in Verilator with 
 backpressure and input gaps; measured II equals R and measured latency equals the manifest.
 Also: Icarus and Amaranth simulation of the same model, and a corrupted vector is caught."""
 import json
-import os
-import subprocess
-import tempfile
-import sys
 
 import numpy as np
 import onnx
 import pytest
 
 from hwgen import examples
-from hwgen.sim import simulator_available
-
-
-def cli(*args):
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-    return subprocess.run([sys.executable, "-m", "hwgen.cli", *map(str, args)], capture_output=True,
-                          text=True, env=env, cwd=tempfile.gettempdir())
-
-
-def need(sim):
-    ok, why = simulator_available(sim)
-    if not ok:
-        pytest.skip(why)
+from helpers import cli, need
 
 
 @pytest.fixture(scope="module")

@@ -31,15 +31,15 @@ PORTS = {
 }
 
 
+AXIS_PORTS = {"s_axis_tdata": In(ELEMENTS * IN_BITS), "s_axis_tvalid": In(1), "s_axis_tready": Out(1),
+              "m_axis_tdata": Out(ELEMENTS * OUT_BITS), "m_axis_tvalid": Out(1), "m_axis_tready": In(1)}
+
+
 class AddOnePipeline(wiring.Component):
     """y[i] = x[i] + 1, three register stages, whole-pipeline stall on output backpressure."""
 
-    s_axis_tdata: In(ELEMENTS * IN_BITS)
-    s_axis_tvalid: In(1)
-    s_axis_tready: Out(1)
-    m_axis_tdata: Out(ELEMENTS * OUT_BITS)
-    m_axis_tvalid: Out(1)
-    m_axis_tready: In(1)
+    def __init__(self):
+        super().__init__(AXIS_PORTS)
 
     def elaborate(self, platform):
         m = Module()
@@ -58,12 +58,8 @@ class AddOnePipeline(wiring.Component):
 class DeadDesign(wiring.Component):
     """Never accepts input and never produces output: a hung DUT."""
 
-    s_axis_tdata: In(ELEMENTS * IN_BITS)
-    s_axis_tvalid: In(1)
-    s_axis_tready: Out(1)
-    m_axis_tdata: Out(ELEMENTS * OUT_BITS)
-    m_axis_tvalid: Out(1)
-    m_axis_tready: In(1)
+    def __init__(self):
+        super().__init__(AXIS_PORTS)
 
     def elaborate(self, platform):
         m = Module()

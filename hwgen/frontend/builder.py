@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import HwgenError
-from ..fixed import FixedType, parse_type, quantize_float, to_float
+from ..fixed import parse_type, quantize_float, to_float
 from ..graph import Graph, Node, TensorType
 from ..ops import Add, Dense, Relu, Requant, Reshape, ScaleShift
 from .streamline import steps_to_threshold

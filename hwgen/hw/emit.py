@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import golden
+from .. import cache, golden
 from ..errors import HwgenError
 from ..graph import Graph, TensorType
-from .top import DEFAULT_ADDER_LEVELS, Top
+from .top import DEFAULT_ADDER_LEVELS, StagePlan, Top, latency_and_ii, plan_stages
 
 MANIFEST_VERSION = 1
 
@@ -71,9 +71,9 @@ def hex_lines(rows: np.ndarray, width: int, elem_width: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def layer_table(graph: Graph, top: Top) -> list[dict]:
+def layer_table(graph: Graph, stages: list[StagePlan]) -> list[dict]:
     rows = []
-    for st in top.stages:
+    for st in stages:
         for node in ([st.dense] if st.dense else []) + st.post:
             in_types = [graph.types[t] for t in node.inputs]
             out_t = graph.types[node.outputs[0]]
@@ -93,7 +93,10 @@ def layer_table(graph: Graph, top: Top) -> list[dict]:
 def build(graph: Graph, out_dir, top_name: str = "hwgen_top", tb_samples: int = 10000,
           seed: int = 0, clock_mhz: float = 200.0, adder_levels: int = DEFAULT_ADDER_LEVELS,
           source_files: dict[str, bytes] | None = None, progress=None) -> dict:
-    """Write a complete build folder for ``graph``; return the manifest."""
+    """Write a complete build folder for ``graph``; return the manifest.
+
+    With ``source_files`` (the files the graph was imported from, as ``hwgen build`` passes
+    them) the Verilog is looked up in and stored to :mod:`hwgen.cache`."""
     say = progress or (lambda msg: None)
     if not top_name.isidentifier():
         raise HwgenError(f"top name {top_name!r} is not a valid Verilog identifier")
@@ -101,9 +104,19 @@ def build(graph: Graph, out_dir, top_name: str = "hwgen_top", tb_samples: int = 
     if out.exists() and not (out / "manifest.json").exists() and any(out.iterdir()):
         raise HwgenError(f"{out} exists and is not a hwgen build folder; choose another -o")
     say("planning hardware")
-    top = Top(graph, adder_levels)
-    say(f"emitting Verilog ({len(top.stages)} stages)")
-    verilog_text = to_verilog(top, top_name)
+    stages = plan_stages(graph, adder_levels)
+    latency, ii = latency_and_ii(stages)
+    cache_key = None
+    if source_files is not None:
+        cache_key = cache.key(sorted(source_files.items()), top_name, adder_levels, "verilog")
+    verilog_text = cache.get(cache_key, ".v") if cache_key else None
+    if verilog_text is None:
+        say(f"emitting Verilog ({len(stages)} stages, {_multipliers(graph, stages)} multipliers)")
+        verilog_text = to_verilog(Top(graph, adder_levels), top_name)
+        if cache_key:
+            cache.put(cache_key, ".v", verilog_text)
+    else:
+        say(f"Verilog unchanged since an earlier build: reused from {cache.cache_dir()}")
     say(f"computing {tb_samples} test vectors with the golden model")
     x, y = test_vectors(graph, tb_samples, seed)
     tin, tout = graph.types[graph.inputs[0]], graph.types[graph.outputs[0]]
@@ -117,10 +130,10 @@ def build(graph: Graph, out_dir, top_name: str = "hwgen_top", tb_samples: int = 
         "ports": {"input": port_info(tin, "s_axis_tdata"), "output": port_info(tout, "m_axis_tdata")},
         "input_shape": list(tin.shape), "input_type": str(tin.ftype),
         "output_shape": list(tout.shape), "output_type": str(tout.ftype),
-        "latency_cycles": top.latency,
-        "initiation_interval": top.ii,
+        "latency_cycles": latency,
+        "initiation_interval": ii,
         "adder_levels_per_stage": adder_levels,
-        "layers": layer_table(graph, top),
+        "layers": layer_table(graph, stages),
         "outside_hardware": {
             "before": graph.input_transform.describe() if graph.input_transform is not None else None,
             "after": graph.output_transform.describe() if graph.output_transform is not None
@@ -157,6 +170,11 @@ def build(graph: Graph, out_dir, top_name: str = "hwgen_top", tb_samples: int = 
         shutil.rmtree(tmp, ignore_errors=True)
     say(f"wrote {out}")
     return manifest
+
+
+def _multipliers(graph: Graph, stages: list[StagePlan]) -> int:
+    return sum(st.dense.op.multipliers([graph.types[st.dense.inputs[0]]], st.reuse)
+               for st in stages if st.dense)
 
 
 def _version() -> str:

@@ -20,7 +20,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..fixed import FixedType
-from .arith import adder_tree_levels, align, requantize, shape_of
+from .arith import adder_tree_levels, align, shape_of
 
 #: a fused elementwise function: list of lane values (input type) -> list of lane values
 LaneFn = Callable[[list], list]
@@ -36,20 +36,50 @@ def pack(lanes: list, t: FixedType):
 
 
 def select(lanes: list, idx: list[int], phase, t: FixedType):
-    """``lanes[idx[phase]]`` (lanes past the end read as 0), as a bit-slice of a concatenation.
-
-    A slice emits a continuous ``assign``; an ``Array`` index emits an ``always @*`` case
-    that 4-state simulators in SystemVerilog mode leave at X until an operand changes."""
-    bits = Cat(*[lanes[i][:t.width] if i < len(lanes) else Const(0, t.width) for i in idx])
-    word = bits.word_select(phase, t.width)
+    """``lanes[idx[phase]]`` (lanes past the end read as 0) through :func:`mux_tree`."""
+    words = [lanes[i][:t.width] if i < len(lanes) else Const(0, t.width) for i in idx]
+    word = mux_tree(words, phase)
     return word.as_signed() if t.signed else word
 
 
 def select_const(values: list[int], phase):
-    """``values[phase]`` as a signed value read from one constant word (see :func:`select`)."""
+    """``values[phase]`` as a signed value, through :func:`mux_tree`."""
     width = max(max(abs(v).bit_length() for v in values) + 1, 2)
-    bits = Cat(*[Const(v, signed(width)) for v in values])
-    return bits.word_select(phase, width).as_signed()
+    return mux_tree([Const(v, signed(width)).as_unsigned() for v in values], phase).as_signed()
+
+
+def mux_tree(words: list, index):
+    """``words[index]`` as a binary tree of 2:1 muxes, one level per bit of ``index``.
+
+    This emits plain continuous assigns of ``?:``. An ``Array`` index would emit
+    ``always @*`` case blocks, which 4-state simulators in SystemVerilog mode leave at X
+    until an operand changes (Icarus showed X on the first sample); a ``word_select`` emits a
+    shift that Verilator's lint reports as a width truncation."""
+    level, bit = list(words), 0
+    while len(level) > 1:
+        level = [Mux(index[bit], level[k + 1], level[k]) if k + 1 < len(level) else level[k]
+                 for k in range(0, len(level), 2)]
+        bit += 1
+    return level[0]
+
+
+def register(m: Module, en, values: list, name: str) -> list:
+    """Register ``values`` (loaded while ``en``) in one wide signal; return its typed slices.
+
+    One signal per group rather than per value keeps elaboration time down: Amaranth's
+    netlist cost grows with the number of assigned signals, and a Dense layer has thousands."""
+    if not values:
+        return []
+    shapes = [v.shape() for v in values]
+    reg = Signal(sum(s.width for s in shapes), name=name)
+    with m.If(en):
+        m.d.sync += reg.eq(Cat(*values))
+    out, offset = [], 0
+    for shape in shapes:
+        part = reg[offset:offset + shape.width]
+        out.append(part.as_signed() if shape.signed else part)
+        offset += shape.width
+    return out
 
 
 def tree_regs(n_leaves: int, adder_levels: int) -> int:
@@ -92,7 +122,9 @@ class DenseStage(wiring.Component):
         # The input beat is taken in phase 0 (so the upstream register is free again at
         # once); lanes needed in later phases are kept in `held`.
         phase = Signal(range(R)) if R > 1 else None
-        first_phase = (phase == 0) if R > 1 else Const(1, 1)
+        # A flag register rather than `phase == 0`, which Yosys writes as `!phase` (a
+        # multi-bit logical not that Verilator's lint flags).
+        first_phase = Signal(init=1, name="first_phase") if R > 1 else Const(1, 1)
         last_phase = (phase == R - 1) if R > 1 else Const(1, 1)
         issue = Signal()
         m.d.comb += [self.i.ready.eq(en & first_phase),
@@ -101,7 +133,7 @@ class DenseStage(wiring.Component):
         if R > 1:
             held = [Signal(v.shape(), name=f"x{i}") if i >= B else v for i, v in enumerate(x)]
             with m.If(en & issue):
-                m.d.sync += phase.eq(Mux(last_phase, 0, phase + 1))
+                m.d.sync += [phase.eq(Mux(last_phase, 0, phase + 1)), first_phase.eq(last_phase)]
             with m.If(self.i.ready & self.i.valid):
                 m.d.sync += [h.eq(v) for i, (h, v) in enumerate(zip(held, x)) if i >= B]
 
@@ -118,11 +150,8 @@ class DenseStage(wiring.Component):
                     prod = x[idx[0]] * ws[0]
                 else:
                     prod = select(held, idx, phase, self.in_type) * select_const(ws, phase)
-                reg = Signal(prod.shape(), name=f"p{j}_{b}")
-                with m.If(en):
-                    m.d.sync += reg.eq(prod)
-                row.append(reg)
-            products.append(row)
+                row.append(prod)
+            products.append(register(m, en, row, f"p{j}"))
         tag_valid, tag_first, tag_last = Signal(), Signal(), Signal()
         with m.If(en):
             m.d.sync += [tag_valid.eq(issue), tag_first.eq(first_phase),
@@ -141,10 +170,7 @@ class DenseStage(wiring.Component):
                               else level_vals[k] for k in range(0, len(level_vals), 2)]
                 level += 1
                 if level % self.adder_levels == 0 and stage < n_regs and len(level_vals) > 0:
-                    regs = [Signal(v.shape(), name=f"t{j}_{stage}_{k}") for k, v in enumerate(level_vals)]
-                    with m.If(en):
-                        m.d.sync += [r.eq(v) for r, v in zip(regs, level_vals)]
-                    level_vals = regs
+                    level_vals = register(m, en, level_vals, f"t{j}_{stage}")
                     stage += 1
             # Pad with registers so every output sees the same pipeline depth.
             v = level_vals[0]

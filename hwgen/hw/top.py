@@ -13,12 +13,13 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..errors import HwgenError
-from ..fixed import FixedType
+from ..frontend.config import Config
 from ..graph import Graph, Node, TensorType
-from .arith import align, as_type, overflow, requantize
+from .arith import align, as_type, requantize
 from .stages import DenseStage, ElementwiseStage, tree_regs
 
-DEFAULT_ADDER_LEVELS = 3
+#: one default for the CLI, the config file and the Python API
+DEFAULT_ADDER_LEVELS = Config.adder_levels_per_stage
 
 
 @dataclass
@@ -141,13 +142,11 @@ _LANE_FNS = {"relu": _relu, "requant": _requant, "threshold": _threshold,
 
 def _post_fn(graph: Graph, nodes: list[Node], first_in: TensorType, pre=None):
     def fn(lanes):
-        t = first_in
         if pre is not None:
-            lanes, t = pre(lanes)
+            lanes, _ = pre(lanes)
         for node in nodes:
-            tout = graph.types[node.outputs[0]]
-            lanes = _LANE_FNS[node.op.kind](node, lanes, graph.types[node.inputs[0]], tout)
-            t = tout
+            lanes = _LANE_FNS[node.op.kind](node, lanes, graph.types[node.inputs[0]],
+                                            graph.types[node.outputs[0]])
         return lanes
     return fn
 

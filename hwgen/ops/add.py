@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from ..errors import HwgenError
 from ..fixed import FixedType, as_raw_array
 from ..graph import TensorType

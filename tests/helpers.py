@@ -1,0 +1,25 @@
+"""Helpers shared by the test modules: the CLI as a user runs it, and simulator gating."""
+import os
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+from hwgen.sim import simulator_available
+
+
+def cli(*args, env=None, cwd=None):
+    """Run ``hwgen ARGS...`` in a new process (from a neutral folder, so the source tree does
+    not shadow the installed package) and return the CompletedProcess."""
+    env = dict(os.environ if env is None else env)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    return subprocess.run([sys.executable, "-m", "hwgen.cli", *map(str, args)], capture_output=True,
+                          text=True, env=env, cwd=cwd or tempfile.gettempdir())
+
+
+def need(simulator: str) -> None:
+    """Skip (with the reason) unless ``simulator`` can run here."""
+    ok, why = simulator_available(simulator)
+    if not ok:
+        pytest.skip(why)
