@@ -135,7 +135,7 @@ def sim(out, simulator, samples, backpressure, gap, seed):
     """Simulate build folder OUT against the golden model, bit for bit (exit 1 on mismatch)."""
     from .flow import simulate
     _progress(f"simulating {out} with {simulator}")
-    r = simulate(out, simulator, samples, backpressure, gap, seed)
+    r = simulate(out, simulator, samples, backpressure, gap, seed, progress=_progress)
     click.echo(f"{simulator}: {r['samples']} samples, 0 mismatches, latency {r['latency_min']} cycles, "
                f"II {r['ii_min']}, {r['wall_time_s']:.1f} s")
 
@@ -158,7 +158,7 @@ def demo(out, simulator, samples):
     onnx.save(examples.mlp_qonnx(), model_path)
     _progress(f"wrote example QONNX model {model_path}")
     m = build_model(model_path, folder / "build", reuse_factor=2, tb_samples=samples, progress=_progress)
-    r = simulate(folder / "build", simulator, samples)
+    r = simulate(folder / "build", simulator, samples, progress=_progress)
     click.echo(f"demo: 16-64-32-32-5 MLP -> {folder / 'build'}\n"
                f"  Verilog: {folder / 'build' / m['rtl'][0]}\n"
                f"  latency {m['latency_cycles']} cycles, II {m['initiation_interval']} (reuse factor 2)\n"

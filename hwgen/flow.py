@@ -69,8 +69,11 @@ def read_manifest(out) -> dict:
         raise HwgenError(f"{p} is not valid JSON") from None
 
 
-def simulate(out, simulator="verilator", samples=None, backpressure=0.3, gap=0.3, seed=1) -> dict:
-    """Run the golden comparison; write ``OUT/sim/result.json``; raise DesignMismatch on failure."""
+def simulate(out, simulator="verilator", samples=None, backpressure=0.3, gap=0.3, seed=1,
+             progress=None) -> dict:
+    """Run the golden comparison; write ``OUT/sim/result.json``; raise DesignMismatch on failure.
+
+    ``progress``: optional callable taking one-line status messages."""
     import numpy as np
 
     from .sim import SimulationError, run_amaranth, run_cocotb, write_result
@@ -100,7 +103,7 @@ def simulate(out, simulator="verilator", samples=None, backpressure=0.3, gap=0.3
     else:
         try:
             result = run_cocotb(out, simulator=simulator, samples=samples, backpressure=backpressure,
-                                gap=gap, seed=seed)
+                                gap=gap, seed=seed, progress=progress)
         except SimulationError as e:
             raise HwgenError(str(e)) from None
     result["expected_latency_cycles"] = manifest["latency_cycles"]

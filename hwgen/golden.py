@@ -77,8 +77,10 @@ def quantize_inputs(graph: Graph, x) -> list[np.ndarray]:
     xs = [x] if isinstance(x, np.ndarray) or not isinstance(x, (list, tuple)) else list(x)
     if graph.input_transform is not None:
         return graph.input_transform.apply(xs)
-    return [quantize_float(np.asarray(v, dtype=np.float64), graph.types[name].ftype)
-            for name, v in zip(graph.inputs, xs)]
+    xs = [np.asarray(v, dtype=np.float64) for v in xs]
+    if any(np.isnan(v).any() for v in xs):
+        raise HwgenError("the input contains NaN, which no fixed-point input can represent")
+    return [quantize_float(v, graph.types[name].ftype) for name, v in zip(graph.inputs, xs)]
 
 
 def dequantize_outputs(graph: Graph, raw: list[np.ndarray]) -> list[np.ndarray]:

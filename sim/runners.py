@@ -100,7 +100,8 @@ def simulator_available(name: str) -> tuple[bool, str]:
 
 
 def run_cocotb(build_dir, simulator: str = "verilator", samples: int | None = None,
-               backpressure: float = 0.3, gap: float = 0.3, seed: int = 1, work_dir=None) -> dict:
+               backpressure: float = 0.3, gap: float = 0.3, seed: int = 1, work_dir=None,
+               progress=None) -> dict:
     """Simulate the RTL of build folder ``build_dir`` against its golden vectors with cocotb.
 
     Args:
@@ -113,6 +114,7 @@ def run_cocotb(build_dir, simulator: str = "verilator", samples: int | None = No
         work_dir: simulator build/run folder (default ``OUT/sim/build_<simulator>``);
             pointing several build folders with identical RTL at one ``work_dir``
             lets Verilator reuse its compiled model.
+        progress: optional callable taking one-line status messages (compile, run).
 
     Returns:
         The summary dict plus ``simulator``, ``wall_time_s``, ``build_time_s`` (simulator
@@ -133,8 +135,10 @@ def run_cocotb(build_dir, simulator: str = "verilator", samples: int | None = No
     started = time.monotonic()
     with _environ(_simulator_env(simulator) | job.to_env()):
         runner = _get_runner(simulator)
-        _build(runner, simulator, [out / rtl for rtl in manifest["rtl"]], manifest["top"], sim_dir)
+        say = progress or (lambda message: None)
+        _build(runner, simulator, [out / rtl for rtl in manifest["rtl"]], manifest["top"], sim_dir, say)
         built = time.monotonic()
+        say(f"streaming {job.bench.samples} samples through {simulator}")
         failed_tests = _test(runner, manifest["top"], sim_dir, seed)
     result = _read_result(Path(job.result), sim_dir / "test.log")
     result.update(build_time_s=round(built - started, 3), run_time_s=round(time.monotonic() - built, 3))
@@ -250,7 +254,7 @@ def _get_runner(simulator: str):
         raise SimulationError(f"{simulator}: {error}") from None
 
 
-def _build(runner, simulator: str, sources: list[Path], top: str, sim_dir: Path) -> None:
+def _build(runner, simulator: str, sources: list[Path], top: str, sim_dir: Path, say) -> None:
     """Compile the RTL into ``sim_dir`` unless an identical build is already there.
 
     Verilator recompiles the model on every build (~8 s even for unchanged
@@ -262,6 +266,7 @@ def _build(runner, simulator: str, sources: list[Path], top: str, sim_dir: Path)
     if stamp.is_file() and stamp.read_text() == fingerprint:
         return
     stamp.unlink(missing_ok=True)
+    say(f"compiling the RTL for {simulator} (once per design; large designs take a minute or more)")
     try:
         runner.build(sources=sources, hdl_toplevel=top, build_dir=sim_dir, always=True,
                      timescale=TIMESCALE, build_args=BUILD_ARGS[simulator], log_file=log)

@@ -1,4 +1,6 @@
 """hwgen's golden model equals QONNX's execute_onnx exactly (as floats) on grid inputs."""
+import itertools
+
 import numpy as np
 import onnx
 import pytest
@@ -81,3 +83,32 @@ def test_non_power_of_two_scale_is_refused_with_advice():
     scale.CopyFrom(onnx.numpy_helper.from_array(np.array(0.3, dtype=np.float32), scale.name))
     with pytest.raises(hwgen.UnsupportedModelError, match="power of two"):
         hwgen.load(model)
+
+
+@pytest.mark.parametrize("mode", ["ROUND", "CEIL", "FLOOR", "UP", "DOWN", "HALF_UP", "HALF_DOWN"])
+def test_input_quantizer_fast_path_equals_qonnx_int_quant(mode):
+    """The float32 fast path of QuantSpec.levels stops before qonnx's rescale; it must give
+    exactly qonnx's integers for every width, sign, narrow range and power-of-two scale,
+    including ties, infinities, signed zeros and subnormals."""
+    from qonnx.custom_op.general.intquant import int_quant
+
+    from hwgen.frontend.floatpath import QuantSpec
+
+    rng = np.random.default_rng(0)
+    for bits, signed, narrow, k in itertools.product([1, 2, 3, 8, 16, 24, 30], [0, 1], [0, 1], [-8, 0, 3]):
+        scale = 2.0 ** k
+        x = np.concatenate([rng.normal(0, 2.0 ** (bits + k - 1), 500), np.arange(-60, 60) / 2 * scale,
+                            [np.inf, -np.inf, 0.0, -0.0, 1e-45, -1e-45, 3.4e38]]).astype(np.float32)
+        fast = QuantSpec("Quant", scale, bits, bool(signed), bool(narrow), mode).levels(x)
+        with np.errstate(over="ignore"):
+            y = int_quant(x, np.float32(scale), np.float32(0), np.float32(bits), signed, narrow, mode)
+        reference = np.rint(np.asarray(y, dtype=np.float64) / scale).astype(np.int64)
+        assert np.array_equal(fast, reference), (bits, signed, narrow, k)
+
+
+def test_nan_input_is_refused():
+    graph = hwgen.load(examples.mlp_qonnx(seed=0))
+    x = np.zeros((3, 16), dtype=np.float32)
+    x[1, 4] = np.nan
+    with pytest.raises(hwgen.HwgenError, match="NaN"):
+        hwgen.predict(graph, x)

@@ -20,7 +20,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from ..errors import UnsupportedModelError
+from ..errors import HwgenError, UnsupportedModelError
 from ..fixed import FixedType, quantize_float, to_float
 
 #: standard ONNX ops that act on each sample independently (with constant other inputs)
@@ -103,16 +103,29 @@ class QuantSpec:
     rounding_mode: str = "ROUND"
 
     def levels(self, x: np.ndarray) -> np.ndarray:
-        """Integer levels exactly as qonnx computes them (then divided by the scale)."""
+        """Integer levels exactly as qonnx computes them (its output divided by the scale).
+
+        For float32 input this runs qonnx's own steps up to the rounding (divide by the
+        scale, clamp with bounds cast as qonnx casts them, qonnx's rounding function) and stops
+        there: with a power-of-two scale the remaining multiply and divide are exact, so the
+        integers are the same and three passes over the data are saved."""
         from qonnx.custom_op.general.bipolar_quant import binary_quant
-        from qonnx.custom_op.general.intquant import int_quant
+        from qonnx.custom_op.general.intquant import int_quant, max_int, min_int, resolve_rounding_mode
 
         scale = np.float32(self.scale)
         if self.kind == "BipolarQuant":
-            y = binary_quant(x, scale)
-        else:
-            y = int_quant(x, scale, np.float32(0), np.float32(self.bits), int(self.signed),
-                          int(self.narrow), self.rounding_mode)
+            return np.where(x >= 0.0, 1, -1).astype(np.int64) if x.dtype == np.float32 else \
+                np.rint(np.asarray(binary_quant(x, scale), dtype=np.float64) / float(self.scale)).astype(np.int64)
+        bits = np.float32(self.bits)
+        if x.dtype == np.float32 and not (self.bits == 1 and self.signed):
+            with np.errstate(over="ignore"):  # huge inputs become inf and clamp, as in qonnx
+                y = x / scale
+            lo = np.asarray(min_int(int(self.signed), int(self.narrow), bits)).astype(np.float32)
+            hi = np.asarray(max_int(int(self.signed), int(self.narrow), bits)).astype(np.float32)
+            y = np.where(y > hi, hi, y)
+            y = np.where(y < lo, lo, y)
+            return resolve_rounding_mode(self.rounding_mode)(y).astype(np.int64)
+        y = int_quant(x, scale, np.float32(0), bits, int(self.signed), int(self.narrow), self.rounding_mode)
         return np.rint(np.asarray(y, dtype=np.float64) / float(self.scale)).astype(np.int64)
 
     def out_type(self) -> FixedType:
@@ -141,7 +154,9 @@ class InputTransform:
             raise UnsupportedModelError(
                 f"input has shape {list(x.shape)}; the model expects [N, "
                 f"{', '.join(map(str, self.source_shape))}] (batch first)")
-        y = self.program.run(x.astype(np.float32))
+        y = self.program.run(np.asarray(x, dtype=np.float32))
+        if np.isnan(y).any():
+            raise HwgenError("the input contains NaN, which no fixed-point input can represent")
         if self.quant is not None:
             return [self.quant.levels(y)]
         return [quantize_float(y.astype(np.float64), self.ftype)]

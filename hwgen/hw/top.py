@@ -112,7 +112,7 @@ def _threshold(node, lanes, tin, tout):
 
 def _scale_shift(node, lanes, tin, tout):
     op = node.op
-    prod_frac, frac, add_shift, _, _ = op._plan(tin.ftype)
+    prod_frac, frac, add_shift, _, _ = op.alignment(tin.ftype)
     out = []
     for k, v in enumerate(lanes):
         ch = k % tin.shape[-1]
@@ -157,7 +157,7 @@ def build_stage(graph: Graph, st: StagePlan):
                                 st.out_type.ftype, _post_fn(graph, st.post, st.in_type))
     op = st.dense.op
     xt = st.in_type.ftype
-    prod_frac, frac, bias_shift = op._frac(xt)
+    prod_frac, frac, bias_shift = op.alignment(xt)
     exact = op.exact_type(xt)
     dense_out = graph.types[st.dense.outputs[0]]
 

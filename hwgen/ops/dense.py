@@ -55,8 +55,9 @@ class Dense(Op):
     def n_out(self) -> int:
         return self.weights.shape[1]
 
-    def _frac(self, x: FixedType) -> tuple[int, int, int]:
-        """Fractional bits of products and of the exact sum, and the bias left shift."""
+    def alignment(self, x: FixedType) -> tuple[int, int, int]:
+        """Fractional bits of products and of the exact sum, and the bias left shift, for
+        input type ``x``. The hardware back-end aligns its adder trees with the same numbers."""
         prod_frac = x.frac_bits + self.weight_type.frac_bits
         if self.bias is None:
             return prod_frac, prod_frac, 0
@@ -65,7 +66,7 @@ class Dense(Op):
 
     def column_bounds(self, x: FixedType) -> tuple[np.ndarray, np.ndarray]:
         """Exact per-output min and max of the sum (raw units of the exact accumulator)."""
-        prod_frac, frac, bias_shift = self._frac(x)
+        prod_frac, frac, bias_shift = self.alignment(x)
         w = self.weights.astype(object)
         lo_x, hi_x = x.min_raw, x.max_raw
         pos = np.where(w > 0, w, 0)
@@ -81,7 +82,7 @@ class Dense(Op):
 
     def exact_type(self, x: FixedType) -> FixedType:
         lo, hi = self.column_bounds(x)
-        _, frac, _ = self._frac(x)
+        _, frac, _ = self.alignment(x)
         return FixedType.from_range(int(lo.min()), int(hi.max()), frac)
 
     def infer(self, inputs):
@@ -92,11 +93,12 @@ class Dense(Op):
         out = self.accum_type or self.exact_type(x.ftype)
         return [TensorType(x.shape[:-1] + (self.n_out,), out)]
 
-    def _plan(self, x: FixedType) -> tuple[int, int, int]:
-        """(product frac, sum frac, bias shift, bound on |any partial sum|), cached per type."""
+    def _plan(self, x: FixedType) -> tuple:
+        """(product frac, sum frac, bound on |any partial sum|, weights in the exact dtype,
+        aligned bias), cached per input type."""
         cache = self.__dict__.setdefault("_plans", {})
         if x not in cache:
-            prod_frac, frac, bias_shift = self._frac(x)
+            prod_frac, frac, bias_shift = self.alignment(x)
             lo, hi = self.column_bounds(x)
             w_abs = np.abs(self.weights.astype(object)).sum(axis=0)
             x_abs = max(abs(x.min_raw), abs(x.max_raw))

@@ -36,8 +36,9 @@ class ScaleShift(Op):
         if self.add is not None:
             self.add = np.atleast_1d(np.asarray(self.add, dtype=object))
 
-    def _plan(self, x: FixedType):
-        """(product frac, output frac, add shift, product lo/hi per channel)."""
+    def alignment(self, x: FixedType):
+        """(product frac, output frac, add shift, output lo/hi per channel) for input type
+        ``x``; the hardware back-end aligns with the same numbers."""
         lo, hi = np.array([x.min_raw], dtype=object), np.array([x.max_raw], dtype=object)
         frac = x.frac_bits
         if self.mul is not None:
@@ -62,12 +63,12 @@ class ScaleShift(Op):
             if c is not None and c.shape[0] not in (1, x.shape[-1]):
                 raise HwgenError(f"scale_shift constant of length {c.shape[0]} does not "
                                  f"broadcast over shape {x.shape}")
-        _, frac, _, lo, hi = self._plan(x.ftype)
+        _, frac, _, lo, hi = self.alignment(x.ftype)
         return [TensorType(x.shape, FixedType.from_range(int(lo.min()), int(hi.max()), frac))]
 
     def golden(self, inputs, in_types):
         (x,), (xt,) = inputs, in_types
-        prod_frac, frac, add_shift, lo, hi = self._plan(xt.ftype)
+        prod_frac, frac, add_shift, lo, hi = self.alignment(xt.ftype)
         bound = max(abs(int(lo.min())), abs(int(hi.max())))
         y = as_raw_array(x, -bound, bound)
         if self.mul is not None:
