@@ -56,18 +56,23 @@ async def reset(dut: SimHandleBase, clock: CycleClock, input_spec: PortSpec,
     dut.rst.value = 0
 
 
-class AxisDriver:
-    """Feeds the input stream (``s_axis``) from a :class:`~.traffic.SourceModel`.
+class _AxisPort:
+    """The three signals of one AXI4-Stream port, its traffic model and the clock."""
 
-    ``tvalid``/``tdata`` are driven by the testbench, ``tready`` by the DUT.
-    """
-
-    def __init__(self, dut: SimHandleBase, spec: PortSpec, model: SourceModel, clock: CycleClock):
+    def __init__(self, dut: SimHandleBase, spec: PortSpec, model: SourceModel | SinkModel,
+                 clock: CycleClock):
         self._data = getattr(dut, spec.signal)
         self._valid = getattr(dut, spec.valid_signal)
         self._ready = getattr(dut, spec.ready_signal)
         self._model = model
         self._clock = clock
+
+
+class AxisDriver(_AxisPort):
+    """Feeds the input stream (``s_axis``) from a :class:`~.traffic.SourceModel`.
+
+    ``tvalid``/``tdata`` are driven by the testbench, ``tready`` by the DUT.
+    """
 
     async def run(self) -> None:
         """Send every beat of the model, then leave ``tvalid`` low."""
@@ -82,19 +87,12 @@ class AxisDriver:
             self._model.edge(cycle + 1, self._ready.value == 1)
 
 
-class AxisMonitor:
+class AxisMonitor(_AxisPort):
     """Receives the output stream (``m_axis``) into a :class:`~.traffic.SinkModel`.
 
     ``tready`` is driven by the testbench (with the model's backpressure),
     ``tvalid``/``tdata`` by the DUT. Runs until cancelled.
     """
-
-    def __init__(self, dut: SimHandleBase, spec: PortSpec, model: SinkModel, clock: CycleClock):
-        self._data = getattr(dut, spec.signal)
-        self._valid = getattr(dut, spec.valid_signal)
-        self._ready = getattr(dut, spec.ready_signal)
-        self._model = model
-        self._clock = clock
 
     async def run(self) -> None:
         """Accept output beats forever; cancel the task to stop."""
