@@ -89,9 +89,39 @@ def test_thresholds_relu_and_scale_shift_in_hardware():
     assert r["passed"], r["first_mismatches"][:2]
 
 
-def test_branching_graph_is_refused_clearly():
-    g = hwgen.load(examples.residual_qonnx(seed=0))
-    with pytest.raises(hwgen.HwgenError, match="chain"):
+@pytest.mark.parametrize("reuse", [1, 2, 4])
+def test_residual_add_matches_golden_at_full_rate(reuse):
+    """A skip connection: the input of the residual Add forks, the short branch waits in a
+    FIFO, and the join still takes one sample every R cycles with a fixed latency."""
+    g = hwgen.load(examples.residual_qonnx(width=8, seed=reuse))
+    for n in g.nodes:
+        n.reuse_factor = reuse
+    top, r = amaranth_check(g, n=150)
+    assert [st.kind for st in top.stages] == ["dense", "dense", "add", "dense"]
+    assert top.schedule.fifos  # the two Add inputs arrive at different times
+    assert r["passed"], r["failures"]
+    assert r["latency_min"] == r["latency_max"] == top.latency
+    assert r["ii_min"] == r["ii_max"] == top.ii == reuse
+
+
+def test_fork_of_the_input_to_two_equal_branches():
+    """Add(relu(x), relu(x)) style: a forked stream whose branches meet in lock-step."""
+    b = GraphBuilder(input_shape=(6,), input_type="fixed<6,3>")
+    left = b.relu(b.input)
+    right = b.requant(b.input, "fixed<5,3,RND,SAT>")
+    h = b.add(left, right)
+    h = b.dense(h, np.arange(-9, 9).reshape(6, 3), "fixed<5,5>", raw=True)
+    top, r = amaranth_check(b.build(h), n=150)
+    assert not top.schedule.fifos
+    assert r["passed"], r["failures"]
+    assert r["latency_min"] == r["latency_max"] == top.latency and r["ii_max"] == 1
+
+
+def test_dead_layer_is_refused_clearly():
+    b = GraphBuilder(input_shape=(4,), input_type="fixed<6,3>")
+    b.relu(b.input)
+    g = b.build(b.requant(b.input, "fixed<5,3,RND,SAT>"))
+    with pytest.raises(hwgen.HwgenError, match="never used"):
         plan_stages(g)
 
 
@@ -179,10 +209,13 @@ def test_build_errors_are_one_line(small_model, tmp_path):
     assert r.returncode == 2 and "not a hwgen build folder" in r.stderr
 
 
-@pytest.mark.parametrize("reuse", [1, 3, 4])
-def test_verilog_is_lint_clean(small_model, tmp_path, reuse):
+@pytest.mark.parametrize("model,reuse", [("mlp", 1), ("mlp", 3), ("mlp", 4), ("residual", 2)])
+def test_verilog_is_lint_clean(small_model, tmp_path, model, reuse):
     need("verilator")
     out = tmp_path / "out"
+    if model == "residual":  # forks, skip FIFOs and a join
+        small_model = tmp_path / "residual.onnx"
+        onnx.save(examples.residual_qonnx(width=8, seed=0), small_model)
     assert cli("build", small_model, "-o", out, "--tb-samples", "5", "-r", reuse).returncode == 0
     from hwgen.sim import find_verilator
     # Amaranth's implicit width extension (WIDTHEXPAND), `x >= 0` on unsigned lanes (UNSIGNED),

@@ -77,3 +77,20 @@ def test_mlp_in_icarus(builds):
 def test_mlp_in_amaranth_simulator(builds):
     r = cli("sim", builds(8), "--simulator", "amaranth", "--samples", 200)
     assert r.returncode == 0, r.stderr[-3000:]
+
+
+def test_residual_mlp_bit_exact_in_verilator(tmp_path):
+    """Skip connection in RTL: fork, skip FIFO and Add join, with backpressure and gaps."""
+    need("verilator")
+    model = tmp_path / "residual.onnx"
+    onnx.save(examples.residual_qonnx(seed=0), model)
+    out = tmp_path / "r2"
+    r = cli("build", model, "-o", out, "-r", 2, "--tb-samples", 2000)
+    assert r.returncode == 0, r.stderr
+    r = cli("sim", out, "--samples", 2000, "--backpressure", 0.3, "--gap", 0.3)
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads((out / "sim" / "result.json").read_text())
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["skip_fifos"] and res["mismatches"] == 0 and res["samples"] == 2000
+    assert res["ii_min"] == res["ii_max"] == 2
+    assert res["latency_min"] == res["latency_max"] == manifest["latency_cycles"]

@@ -15,7 +15,7 @@ import numpy as np
 from .. import cache, golden
 from ..errors import HwgenError
 from ..graph import Graph, TensorType
-from .top import DEFAULT_ADDER_LEVELS, StagePlan, Top, latency_and_ii, plan_stages
+from .top import DEFAULT_ADDER_LEVELS, StagePlan, Top, plan_stages, schedule
 
 MANIFEST_VERSION = 1
 
@@ -74,7 +74,7 @@ def hex_lines(rows: np.ndarray, width: int, elem_width: int) -> str:
 def layer_table(graph: Graph, stages: list[StagePlan]) -> list[dict]:
     rows = []
     for st in stages:
-        for node in ([st.dense] if st.dense else []) + st.post:
+        for node in st.nodes:
             in_types = [graph.types[t] for t in node.inputs]
             out_t = graph.types[node.outputs[0]]
             rows.append({
@@ -105,7 +105,8 @@ def build(graph: Graph, out_dir, top_name: str = "hwgen_top", tb_samples: int = 
         raise HwgenError(f"{out} exists and is not a hwgen build folder; choose another -o")
     say("planning hardware")
     stages = plan_stages(graph, adder_levels)
-    latency, ii = latency_and_ii(stages)
+    sched = schedule(stages)
+    latency, ii = sched.latency, sched.ii
     cache_key = None
     if source_files is not None:
         cache_key = cache.key(sorted(source_files.items()), top_name, adder_levels, "verilog")
@@ -134,6 +135,8 @@ def build(graph: Graph, out_dir, top_name: str = "hwgen_top", tb_samples: int = 
         "initiation_interval": ii,
         "adder_levels_per_stage": adder_levels,
         "layers": layer_table(graph, stages),
+        "skip_fifos": [{"stage": stages[k].name, "input": stages[k].inputs[j], "depth": depth}
+                       for (k, j), depth in sorted(sched.fifos.items())],
         "outside_hardware": {
             "before": graph.input_transform.describe() if graph.input_transform is not None else None,
             "after": graph.output_transform.describe() if graph.output_transform is not None

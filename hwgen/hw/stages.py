@@ -20,7 +20,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..fixed import FixedType
-from .arith import adder_tree_levels, align, shape_of
+from .arith import adder_tree_levels, align, as_type, shape_of
 
 #: a fused elementwise function: list of lane values (input type) -> list of lane values
 LaneFn = Callable[[list], list]
@@ -226,5 +226,38 @@ class ElementwiseStage(wiring.Component):
         with m.If(en):
             m.d.sync += self.o.valid.eq(self.i.valid)
             with m.If(self.i.valid):
+                m.d.sync += self.o.payload.eq(pack(lanes, self.out_type))
+        return m
+
+
+class AddStage(wiring.Component):
+    """Join of two streams: elementwise ``a + b`` on the finer grid, then fused ops ``post``.
+
+    Ports ``a``, ``b`` (``n`` lanes each, of ``a_type``/``b_type``) and ``o``. Both inputs are
+    taken in the same cycle, when both are valid and the output register is free; the sum
+    and the fused ops load the output register then (latency 1, like
+    :class:`ElementwiseStage`)."""
+
+    def __init__(self, n: int, a_type: FixedType, b_type: FixedType, sum_type: FixedType,
+                 post: LaneFn, n_out: int, out_type: FixedType):
+        self.n, self.a_type, self.b_type, self.sum_type = n, a_type, b_type, sum_type
+        self.post, self.n_out, self.out_type = post, n_out, out_type
+        super().__init__({"a": In(stream.Signature(unsigned(n * a_type.width))),
+                          "b": In(stream.Signature(unsigned(n * b_type.width))),
+                          "o": Out(stream.Signature(unsigned(n_out * out_type.width)))})
+
+    def elaborate(self, platform):
+        m = Module()
+        en, both = Signal(), Signal()
+        m.d.comb += [en.eq(~self.o.valid | self.o.ready), both.eq(self.a.valid & self.b.valid),
+                     self.a.ready.eq(en & self.b.valid), self.b.ready.eq(en & self.a.valid)]
+        frac = self.sum_type.frac_bits
+        sums = [align(a, frac - self.a_type.frac_bits) + align(b, frac - self.b_type.frac_bits)
+                for a, b in zip(unpack(self.a.payload, self.n, self.a_type),
+                                unpack(self.b.payload, self.n, self.b_type))]
+        lanes = self.post([as_type(v, self.sum_type) for v in sums])
+        with m.If(en):
+            m.d.sync += self.o.valid.eq(both)
+            with m.If(both):
                 m.d.sync += self.o.payload.eq(pack(lanes, self.out_type))
         return m

@@ -1,35 +1,71 @@
 """Assemble a graph into a streaming top-level component with AXI4-Stream port names.
 
-The graph must be a chain. It is cut into stages: each Dense layer with the elementwise and
-data-movement ops after it fused into its output register, and (if the graph starts with
-them) an elementwise stage in front."""
+The graph is cut into stages (see :func:`plan_stages`): each Dense layer or Add with the
+elementwise and data-movement ops after it fused into its output register. Streams read by
+several stages are forked; the inputs of an Add whose branches have different latencies wait
+in FIFOs sized by :func:`schedule`, so a residual block runs at the full rate."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
-from amaranth.hdl import Const, Module, Mux, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, signed, unsigned
 from amaranth.lib import wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from ..errors import HwgenError
 from ..frontend.config import Config
 from ..graph import Graph, Node, TensorType
 from .arith import align, as_type, requantize
-from .stages import DenseStage, ElementwiseStage, tree_regs
+from .stages import AddStage, DenseStage, ElementwiseStage, tree_regs
 
 #: one default for the CLI, the config file and the Python API
 DEFAULT_ADDER_LEVELS = Config.adder_levels_per_stage
 
 
+#: cycles from a write into a skip FIFO (amaranth.lib.fifo.SyncFIFOBuffered) to the
+#: earliest read of that entry; the simulation tests check the latency this implies
+FIFO_LATENCY = 2
+
+
 @dataclass
 class StagePlan:
-    dense: Node | None
+    """One pipeline stage: a Dense layer, a join (Add) or elementwise ops alone, with the
+    elementwise ops after it fused into its output register."""
+
+    head: Node
     post: list[Node] = field(default_factory=list)
-    in_type: TensorType | None = None
+    in_types: list[TensorType] = field(default_factory=list)
     out_type: TensorType | None = None
     reuse: int = 1
     adder_levels: int = DEFAULT_ADDER_LEVELS
+
+    @property
+    def kind(self) -> str:
+        """"dense", "add" (a join of two streams) or "elementwise"."""
+        return self.head.op.kind if self.head.op.kind in ("dense", "add") else "elementwise"
+
+    @property
+    def dense(self) -> Node | None:
+        return self.head if self.kind == "dense" else None
+
+    @property
+    def nodes(self) -> list[Node]:
+        return ([self.head] if self.kind != "elementwise" else []) + self.post
+
+    @property
+    def inputs(self) -> list[str]:
+        """Tensors this stage consumes (one stream each)."""
+        return list(self.head.inputs)
+
+    @property
+    def output(self) -> str:
+        return (self.post[-1] if self.post else self.head).outputs[0]
+
+    @property
+    def in_type(self) -> TensorType:
+        return self.in_types[0]
 
     @property
     def load_delay(self) -> int:
@@ -40,40 +76,92 @@ class StagePlan:
 
     @property
     def name(self) -> str:
-        return (self.dense or self.post[0]).name
+        return self.head.name
 
 
 def plan_stages(graph: Graph, adder_levels: int = DEFAULT_ADDER_LEVELS) -> list[StagePlan]:
+    """Cut the graph into stages, in topological order.
+
+    A Dense layer or an Add starts a stage; elementwise ops join the stage that produces
+    their input when that stage's output feeds nothing else, and otherwise start an
+    elementwise stage of their own. A tensor read by several stages is forked to all of them."""
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise HwgenError("the hardware back-end supports one input and one output")
-    stages: list[StagePlan] = []
-    current = graph.inputs[0]
+    readers: dict[str, int] = {}
     for node in graph.nodes:
-        if len(node.inputs) != 1 or node.inputs[0] != current:
-            raise HwgenError(f"layer {node.name!r} ({node.op.kind}) is not part of a simple chain; "
-                             "the hardware back-end does not support branches (e.g. residual Add) yet")
-        if node.op.kind == "dense":
-            stages.append(StagePlan(node, reuse=node.reuse_factor, adder_levels=adder_levels))
-        elif node.op.kind in _LANE_FNS:
-            if not stages:
-                stages.append(StagePlan(None))
-            stages[-1].post.append(node)
+        for t in node.inputs:
+            readers[t] = readers.get(t, 0) + 1
+    stages: list[StagePlan] = []
+    producer: dict[str, StagePlan] = {}
+    for node in graph.nodes:
+        kind = node.op.kind
+        if kind in ("dense", "add"):
+            if kind == "add" and len(node.inputs) != 2:
+                raise HwgenError(f"layer {node.name!r}: add needs two inputs")
+            st = StagePlan(node, reuse=node.reuse_factor if kind == "dense" else 1,
+                           adder_levels=adder_levels)
+        elif kind in _LANE_FNS and len(node.inputs) == 1:
+            src = producer.get(node.inputs[0])
+            if src is not None and readers[node.inputs[0]] == 1 and node.inputs[0] != graph.outputs[0]:
+                del producer[node.inputs[0]]
+                src.post.append(node)
+                producer[node.outputs[0]] = src
+                continue
+            st = StagePlan(node, post=[node])
         else:
-            raise HwgenError(f"layer {node.name!r}: op {node.op.kind} has no hardware implementation yet")
-        current = node.outputs[0]
-    if current != graph.outputs[0]:
-        raise HwgenError("graph output is not the end of the layer chain")
+            raise HwgenError(f"layer {node.name!r}: op {kind} has no hardware implementation yet")
+        for t in node.inputs:
+            if t not in producer and t != graph.inputs[0]:
+                raise HwgenError(f"layer {node.name!r} reads tensor {t!r}, which no layer before it produces")
+        stages.append(st)
+        producer[node.outputs[0]] = st
+    if graph.outputs[0] not in producer:
+        raise HwgenError("the graph output is not produced by any layer (an empty graph?)")
+    if readers.get(graph.outputs[0]):
+        raise HwgenError(f"the graph output {graph.outputs[0]!r} also feeds another layer; "
+                         "the hardware back-end needs it to be the end of the network")
     for st in stages:
-        first = st.dense or st.post[0]
-        st.in_type = graph.types[first.inputs[0]]
-        last = st.post[-1] if st.post else st.dense
-        st.out_type = graph.types[last.outputs[0]]
+        if st.output != graph.outputs[0] and not readers.get(st.output):
+            raise HwgenError(f"the output of layer {st.name!r} is never used; remove the dead layers")
+    for st in stages:
+        st.in_types = [graph.types[t] for t in st.inputs]
+        st.out_type = graph.types[st.output]
     return stages
 
 
+@dataclass
+class Schedule:
+    """When each stream's first beat can move (edges after the input handshake, no stalls),
+    and the skip FIFOs that keep joins at full throughput."""
+
+    ready_at: dict[str, int]          # tensor -> earliest handshake edge of its stream
+    fifos: dict[tuple[int, int], int]  # (stage index, input index) -> FIFO depth
+    latency: int
+    ii: int
+
+
+def schedule(stages: list[StagePlan]) -> Schedule:
+    """A join waits for its last input; every other input of the join waits in a FIFO deep
+    enough to hold the samples that arrive meanwhile, so no branch ever stalls. When the
+    inputs of a join arrive at different times, all of them go through a FIFO (which keeps
+    the join time ``max(arrival) + FIFO_LATENCY``, the same for every sample)."""
+    ii = max(st.reuse for st in stages)
+    ready: dict[str, int] = {}
+    fifos: dict[tuple[int, int], int] = {}
+    for k, st in enumerate(stages):
+        arrivals = [ready.get(t, 0) for t in st.inputs]
+        start = max(arrivals)
+        if len(set(arrivals)) > 1:
+            start += FIFO_LATENCY
+            for j, a in enumerate(arrivals):
+                fifos[(k, j)] = -(-(start - a) // ii) + 2
+        ready[st.output] = start + st.load_delay + 1
+    return Schedule(ready, fifos, ready[stages[-1].output], ii)
+
+
 def latency_and_ii(stages: list[StagePlan]) -> tuple[int, int]:
-    latency = stages[0].load_delay + sum(1 + s.load_delay for s in stages[1:]) + 1
-    return latency, max(s.reuse for s in stages)
+    sched = schedule(stages)
+    return sched.latency, sched.ii
 
 
 # --- elementwise ops as lane functions ----------------------------------------------------
@@ -140,10 +228,10 @@ _LANE_FNS = {"relu": _relu, "requant": _requant, "threshold": _threshold,
              "transpose": _transpose}
 
 
-def _post_fn(graph: Graph, nodes: list[Node], first_in: TensorType, pre=None):
+def _post_fn(graph: Graph, nodes: list[Node], pre=None):
     def fn(lanes):
         if pre is not None:
-            lanes, _ = pre(lanes)
+            lanes = pre(lanes)
         for node in nodes:
             lanes = _LANE_FNS[node.op.kind](node, lanes, graph.types[node.inputs[0]],
                                             graph.types[node.outputs[0]])
@@ -152,24 +240,25 @@ def _post_fn(graph: Graph, nodes: list[Node], first_in: TensorType, pre=None):
 
 
 def build_stage(graph: Graph, st: StagePlan):
-    if st.dense is None:
+    if st.kind == "elementwise":
         return ElementwiseStage(st.in_type.size, st.in_type.ftype, st.out_type.size,
-                                st.out_type.ftype, _post_fn(graph, st.post, st.in_type))
+                                st.out_type.ftype, _post_fn(graph, st.post))
+    if st.kind == "add":
+        a, b = st.in_types
+        return AddStage(a.size, a.ftype, b.ftype, graph.types[st.head.outputs[0]].ftype,
+                        _post_fn(graph, st.post), st.out_type.size, st.out_type.ftype)
     op = st.dense.op
     xt = st.in_type.ftype
     prod_frac, frac, bias_shift = op.alignment(xt)
     exact = op.exact_type(xt)
-    dense_out = graph.types[st.dense.outputs[0]]
 
     def accum(lanes):
         if op.accum_type is not None:
-            lanes = [requantize(v, frac, op.accum_type) for v in lanes]
-        else:
-            lanes = [as_type(v, exact) for v in lanes]
-        return lanes, dense_out
+            return [requantize(v, frac, op.accum_type) for v in lanes]
+        return [as_type(v, exact) for v in lanes]
 
     return DenseStage(op.weights, op.bias, bias_shift, xt, frac - prod_frac, exact,
-                      _post_fn(graph, st.post, dense_out, pre=accum), st.out_type.ftype,
+                      _post_fn(graph, st.post, pre=accum), st.out_type.ftype,
                       st.reuse, st.adder_levels)
 
 
@@ -179,7 +268,8 @@ class Top(wiring.Component):
     def __init__(self, graph: Graph, adder_levels: int = DEFAULT_ADDER_LEVELS):
         self.graph = graph
         self.stages = plan_stages(graph, adder_levels)
-        self.latency, self.ii = latency_and_ii(self.stages)
+        self.schedule = schedule(self.stages)
+        self.latency, self.ii = self.schedule.latency, self.schedule.ii
         tin = graph.types[graph.inputs[0]]
         tout = graph.types[graph.outputs[0]]
         self.in_width = tin.size * tin.ftype.width
@@ -195,14 +285,52 @@ class Top(wiring.Component):
         comps = [build_stage(self.graph, st) for st in self.stages]
         for k, c in enumerate(comps):
             m.submodules[f"stage{k}_{_ident(self.stages[k].name)}"] = c
-        for a, b in zip(comps, comps[1:]):
-            wiring.connect(m, a.o, b.i)
-        first, last = comps[0], comps[-1]
-        m.d.comb += [first.i.payload.eq(self.s_axis_tdata), first.i.valid.eq(self.s_axis_tvalid),
-                     self.s_axis_tready.eq(first.i.ready),
-                     self.m_axis_tdata.eq(last.o.payload), self.m_axis_tvalid.eq(last.o.valid),
-                     last.o.ready.eq(self.m_axis_tready)]
+        # Every stream: its source (valid, payload, ready) and its readers' input ports.
+        sources = {self.graph.inputs[0]: (self.s_axis_tvalid, self.s_axis_tdata, self.s_axis_tready)}
+        for st, c in zip(self.stages, comps):
+            sources[st.output] = (c.o.valid, c.o.payload, c.o.ready)
+        readers: dict[str, list] = {}
+        for k, (st, c) in enumerate(zip(self.stages, comps)):
+            ports = [c.i] if st.kind != "add" else [c.a, c.b]
+            for j, (t, port) in enumerate(zip(st.inputs, ports)):
+                sink = _Sink(port.valid, port.payload, port.ready)
+                depth = self.schedule.fifos.get((k, j))
+                if depth is not None:
+                    sink = self._skip_fifo(m, sink, depth, f"fifo{k}_{j}")
+                readers.setdefault(t, []).append(sink)
+        out = self.graph.outputs[0]
+        readers[out] = [_Sink(self.m_axis_tvalid, self.m_axis_tdata, self.m_axis_tready)]
+        for t, ports in readers.items():
+            valid, payload, ready = sources[t]
+            self._fork(m, valid, payload, ready, ports)
         return m
+
+    @staticmethod
+    def _fork(m, valid, payload, ready, ports) -> None:
+        """Lazy fork: a beat moves when every reader is ready, to all readers at once."""
+        m.d.comb += ready.eq(Cat(*[p.ready for p in ports]).all())
+        for p in ports:
+            others = [q.ready for q in ports if q is not p]
+            m.d.comb += [p.valid.eq(valid & Cat(*others).all() if others else valid),
+                         p.payload.eq(payload)]
+
+    @staticmethod
+    def _skip_fifo(m, sink: _Sink, depth: int, name: str) -> _Sink:
+        """A FIFO in front of stage input ``sink``; returns the FIFO's write side."""
+        fifo = SyncFIFOBuffered(width=len(sink.payload), depth=depth)
+        m.submodules[name] = fifo
+        m.d.comb += [sink.payload.eq(fifo.r_data), sink.valid.eq(fifo.r_rdy),
+                     fifo.r_en.eq(sink.ready)]
+        return _Sink(fifo.w_en, fifo.w_data, fifo.w_rdy)
+
+
+@dataclass
+class _Sink:
+    """A stream reader as the fork sees it: a stage input, a FIFO's write side or m_axis."""
+
+    valid: object
+    payload: object
+    ready: object
 
 
 def _ident(name: str) -> str:
