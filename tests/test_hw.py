@@ -117,6 +117,15 @@ def test_fork_of_the_input_to_two_equal_branches():
     assert r["latency_min"] == r["latency_max"] == top.latency and r["ii_max"] == 1
 
 
+def test_add_of_a_tensor_to_itself():
+    b = GraphBuilder(input_shape=(5,), input_type="fixed<6,3>")
+    h = b.dense(b.input, np.arange(-7, 8).reshape(5, 3), "fixed<4,4>", raw=True)
+    top, r = amaranth_check(b.build(b.relu(b.add(h, h))), n=120)
+    assert len(top.schedule.fifos) == 2
+    assert r["passed"], r["failures"]
+    assert r["latency_min"] == r["latency_max"] == top.latency
+
+
 def test_dead_layer_is_refused_clearly():
     b = GraphBuilder(input_shape=(4,), input_type="fixed<6,3>")
     b.relu(b.input)

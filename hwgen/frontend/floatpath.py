@@ -125,7 +125,8 @@ class QuantSpec:
             y = np.where(y > hi, hi, y)
             y = np.where(y < lo, lo, y)
             return resolve_rounding_mode(self.rounding_mode)(y).astype(np.int64)
-        y = int_quant(x, scale, np.float32(0), bits, int(self.signed), int(self.narrow), self.rounding_mode)
+        with np.errstate(over="ignore"):
+            y = int_quant(x, scale, np.float32(0), bits, int(self.signed), int(self.narrow), self.rounding_mode)
         return np.rint(np.asarray(y, dtype=np.float64) / float(self.scale)).astype(np.int64)
 
     def out_type(self) -> FixedType:

@@ -143,15 +143,18 @@ class Schedule:
 def schedule(stages: list[StagePlan]) -> Schedule:
     """A join waits for its last input; every other input of the join waits in a FIFO deep
     enough to hold the samples that arrive meanwhile, so no branch ever stalls. When the
-    inputs of a join arrive at different times, all of them go through a FIFO (which keeps
-    the join time ``max(arrival) + FIFO_LATENCY``, the same for every sample)."""
+    inputs of a join arrive at different times (or are one tensor read twice), all of them go
+    through a FIFO (which keeps the join time ``max(arrival) + FIFO_LATENCY``, the same for
+    every sample)."""
     ii = max(st.reuse for st in stages)
     ready: dict[str, int] = {}
     fifos: dict[tuple[int, int], int] = {}
     for k, st in enumerate(stages):
         arrivals = [ready.get(t, 0) for t in st.inputs]
         start = max(arrivals)
-        if len(set(arrivals)) > 1:
+        # Add(x, x) reads one fork twice: without FIFOs each input's ready would depend on
+        # the other's valid through the fork, a combinational loop.
+        if len(set(arrivals)) > 1 or len(set(st.inputs)) < len(st.inputs):
             start += FIFO_LATENCY
             for j, a in enumerate(arrivals):
                 fifos[(k, j)] = -(-(start - a) // ii) + 2
