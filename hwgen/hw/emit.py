@@ -109,7 +109,9 @@ def build(graph: Graph, out_dir, top_name: str = "hwgen_top", tb_samples: int = 
     latency, ii = sched.latency, sched.ii
     cache_key = None
     if source_files is not None:
-        cache_key = cache.key(sorted(source_files.items()), top_name, adder_levels, "verilog")
+        # The digest of the loaded model covers weights kept in external data files too.
+        cache_key = cache.key(sorted(source_files.items()), (graph.source or {}).get("sha256"),
+                              top_name, adder_levels, "verilog")
     verilog_text = cache.get(cache_key, ".v") if cache_key else None
     if verilog_text is None:
         say(f"emitting Verilog ({len(stages)} stages, {_multipliers(graph, stages)} multipliers)")

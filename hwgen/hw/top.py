@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from amaranth.hdl import Cat, Const, Module, Mux, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
@@ -143,18 +143,25 @@ class Schedule:
 def schedule(stages: list[StagePlan]) -> Schedule:
     """A join waits for its last input; every other input of the join waits in a FIFO deep
     enough to hold the samples that arrive meanwhile, so no branch ever stalls. When the
-    inputs of a join arrive at different times (or are one tensor read twice), all of them go
+    inputs of a join arrive at different times (or one is a forked stream), all of them go
     through a FIFO (which keeps the join time ``max(arrival) + FIFO_LATENCY``, the same for
     every sample)."""
     ii = max(st.reuse for st in stages)
+    readers: dict[str, int] = {}
+    for st in stages:
+        for t in st.inputs:
+            readers[t] = readers.get(t, 0) + 1
     ready: dict[str, int] = {}
     fifos: dict[tuple[int, int], int] = {}
     for k, st in enumerate(stages):
         arrivals = [ready.get(t, 0) for t in st.inputs]
         start = max(arrivals)
-        # Add(x, x) reads one fork twice: without FIFOs each input's ready would depend on
-        # the other's valid through the fork, a combinational loop.
-        if len(set(arrivals)) > 1 or len(set(st.inputs)) < len(st.inputs):
+        # A join's input ready depends on its other input's valid, and a fork's valids on
+        # all its readers' readies: a join reading a forked stream directly could close a
+        # combinational loop (Add(x, x), or two Adds of the same pair), so it reads through
+        # FIFOs, whose write side is ready regardless of valid.
+        forked = st.kind == "add" and any(readers[t] > 1 for t in st.inputs)
+        if len(set(arrivals)) > 1 or forked:
             start += FIFO_LATENCY
             for j, a in enumerate(arrivals):
                 fifos[(k, j)] = -(-(start - a) // ii) + 2
@@ -289,7 +296,13 @@ class Top(wiring.Component):
         for k, c in enumerate(comps):
             m.submodules[f"stage{k}_{_ident(self.stages[k].name)}"] = c
         # Every stream: its source (valid, payload, ready) and its readers' input ports.
-        sources = {self.graph.inputs[0]: (self.s_axis_tvalid, self.s_axis_tdata, self.s_axis_tready)}
+        # One input beat per II cycles at most: a stage faster than the slowest one (a smaller
+        # R, or no dense layer at all) would otherwise take samples early, queue them, and
+        # give later samples a longer latency than the first.
+        in_ready = Signal(name="input_ready")
+        free = self._input_pacer(m, self.s_axis_tvalid & self.s_axis_tready)
+        m.d.comb += self.s_axis_tready.eq(in_ready & free)
+        sources = {self.graph.inputs[0]: (self.s_axis_tvalid & free, self.s_axis_tdata, in_ready)}
         for st, c in zip(self.stages, comps):
             sources[st.output] = (c.o.valid, c.o.payload, c.o.ready)
         readers: dict[str, list] = {}
@@ -307,6 +320,20 @@ class Top(wiring.Component):
             valid, payload, ready = sources[t]
             self._fork(m, valid, payload, ready, ports)
         return m
+
+    def _input_pacer(self, m, taken):
+        """1 when an input beat may move: at most one every II cycles."""
+        if self.ii == 1:
+            return Const(1, 1)
+        free = Signal(init=1, name="input_free")  # a flag, not `wait == 0` (see stages.py)
+        wait = Signal(range(self.ii), name="input_wait")
+        with m.If(taken):
+            m.d.sync += [wait.eq(self.ii - 1), free.eq(0)]
+        with m.Elif(~free):
+            m.d.sync += wait.eq(wait - 1)
+            with m.If(wait == 1):
+                m.d.sync += free.eq(1)
+        return free
 
     @staticmethod
     def _fork(m, valid, payload, ready, ports) -> None:
