@@ -2,7 +2,7 @@
 the golden functions bit for bit (same formulas, same mode definitions)."""
 from __future__ import annotations
 
-from amaranth.hdl import Const, Mux, Value, signed, unsigned
+from amaranth.hdl import Cat, Const, Mux, Value, signed, unsigned
 
 from ..fixed import FixedType, Overflow, Rounding
 
@@ -12,9 +12,27 @@ def shape_of(t: FixedType):
 
 
 def as_type(v: Value, t: FixedType) -> Value:
-    """``v`` (already in ``t``'s range) truncated to ``t``'s width and signedness."""
+    """``v`` (already in ``t``'s range, or to be wrapped into it) as exactly ``t.width`` bits
+    of ``t``'s signedness: extended by its own sign (or zeros) when narrower, then cut.
+
+    A narrow value (a constant lane, say) must be extended before the reinterpretation:
+    slicing alone would leave it narrow, and packing would then shift every later lane."""
+    v = Value.cast(v)
+    if len(v) < t.width:
+        fill = v[-1].replicate(t.width - len(v)) if v.shape().signed and len(v) else Const(0, t.width - len(v))
+        v = Cat(v, fill)
     v = v[:t.width]
     return v.as_signed() if t.signed else v.as_unsigned()
+
+
+def balanced_sum(values: list) -> Value:
+    """Sum as a balanced tree (exact: Amaranth widens every addition); a long chain of
+    additions would nest deeper than Python's recursion limit."""
+    values = list(values) or [Const(0, 1)]
+    while len(values) > 1:
+        values = [values[k] + values[k + 1] if k + 1 < len(values) else values[k]
+                  for k in range(0, len(values), 2)]
+    return values[0]
 
 
 def align(v: Value, shift: int) -> Value:

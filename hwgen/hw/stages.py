@@ -32,7 +32,7 @@ def unpack(payload, n: int, t: FixedType) -> list:
 
 
 def pack(lanes: list, t: FixedType):
-    return Cat(*[v[:t.width] for v in lanes])
+    return Cat(*[as_type(v, t) for v in lanes])
 
 
 def select(lanes: list, idx: list[int], phase, t: FixedType):

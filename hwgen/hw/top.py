@@ -17,7 +17,7 @@ from amaranth.lib.wiring import In, Out
 from ..errors import HwgenError
 from ..frontend.config import Config
 from ..graph import Graph, Node, TensorType
-from .arith import align, as_type, requantize
+from .arith import align, as_type, balanced_sum, requantize
 from .stages import AddStage, DenseStage, ElementwiseStage, tree_regs
 
 #: one default for the CLI, the config file and the Python API
@@ -200,11 +200,9 @@ def _threshold(node, lanes, tin, tout):
     out = []
     for k, v in enumerate(lanes):
         ch = k % c if c > 1 else 0
-        y = _const(op.start[ch])
-        for t, d in zip(op.thresholds[ch], op.deltas[ch]):
-            if d != 0 and t <= tin.ftype.max_raw:
-                y = y + Mux(v >= int(t), _const(d), 0)
-        out.append(as_type(y, tout.ftype))
+        steps = [Mux(v >= int(t), _const(d), 0) for t, d in zip(op.thresholds[ch], op.deltas[ch])
+                 if d != 0 and t <= tin.ftype.max_raw]
+        out.append(as_type(balanced_sum([_const(op.start[ch])] + steps), tout.ftype))
     return out
 
 
