@@ -25,13 +25,19 @@ def as_type(v: Value, t: FixedType) -> Value:
     return v.as_signed() if t.signed else v.as_unsigned()
 
 
+def pair_level(values: list, combine) -> list:
+    """One level of a balanced binary tree: ``combine(values[2k], values[2k+1])`` for each
+    pair, an odd last value passed through."""
+    return [combine(values[k], values[k + 1]) if k + 1 < len(values) else values[k]
+            for k in range(0, len(values), 2)]
+
+
 def balanced_sum(values: list) -> Value:
     """Sum as a balanced tree (exact: Amaranth widens every addition); a long chain of
     additions would nest deeper than Python's recursion limit."""
     values = list(values) or [Const(0, 1)]
     while len(values) > 1:
-        values = [values[k] + values[k + 1] if k + 1 < len(values) else values[k]
-                  for k in range(0, len(values), 2)]
+        values = pair_level(values, lambda a, b: a + b)
     return values[0]
 
 

@@ -20,7 +20,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..fixed import FixedType
-from .arith import adder_tree_levels, align, as_type, shape_of
+from .arith import adder_tree_levels, align, as_type, pair_level, shape_of
 
 #: a fused elementwise function: list of lane values (input type) -> list of lane values
 LaneFn = Callable[[list], list]
@@ -57,10 +57,17 @@ def mux_tree(words: list, index):
     shift that Verilator's lint reports as a width truncation."""
     level, bit = list(words), 0
     while len(level) > 1:
-        level = [Mux(index[bit], level[k + 1], level[k]) if k + 1 < len(level) else level[k]
-                 for k in range(0, len(level), 2)]
+        level = pair_level(level, lambda low, high, b=bit: Mux(index[b], high, low))
         bit += 1
     return level[0]
+
+
+def load_output(m: Module, en, o, valid, lanes: list, t: FixedType) -> None:
+    """The output register of a stage: while ``en``, take ``valid`` and, if set, the lanes."""
+    with m.If(en):
+        m.d.sync += o.valid.eq(valid)
+        with m.If(valid):
+            m.d.sync += o.payload.eq(pack(lanes, t))
 
 
 def register(m: Module, en, values: list, name: str) -> list:
@@ -152,39 +159,29 @@ class DenseStage(wiring.Component):
                     prod = select(held, idx, phase, self.in_type) * select_const(ws, phase)
                 row.append(prod)
             products.append(register(m, en, row, f"p{j}"))
-        tag_valid, tag_first, tag_last = Signal(), Signal(), Signal()
-        with m.If(en):
-            m.d.sync += [tag_valid.eq(issue), tag_first.eq(first_phase),
-                         tag_last.eq(last_phase)]
+        # (valid, first phase, last phase) of the products, carried along the pipeline.
+        tags = register(m, en, [issue, first_phase, last_phase], "tag")
 
         # Adder trees, a register after every `adder_levels` levels (except the last group).
         sums = []
-        tags = (tag_valid, tag_first, tag_last)
         n_regs = self.tree_regs
         for j, row in enumerate(products):
             level_vals = list(row) if row else [Const(0, 1)]
             level = 0
             stage = 0
             while len(level_vals) > 1:
-                level_vals = [level_vals[k] + level_vals[k + 1] if k + 1 < len(level_vals)
-                              else level_vals[k] for k in range(0, len(level_vals), 2)]
+                level_vals = pair_level(level_vals, lambda a, b: a + b)
                 level += 1
-                if level % self.adder_levels == 0 and stage < n_regs and len(level_vals) > 0:
+                if level % self.adder_levels == 0 and stage < n_regs:
                     level_vals = register(m, en, level_vals, f"t{j}_{stage}")
                     stage += 1
             # Pad with registers so every output sees the same pipeline depth.
-            v = level_vals[0]
             while stage < n_regs:
-                r = Signal(v.shape(), name=f"t{j}_{stage}_pad")
-                with m.If(en):
-                    m.d.sync += r.eq(v)
-                v, stage = r, stage + 1
-            sums.append(v)
+                level_vals = register(m, en, level_vals, f"t{j}_{stage}_pad")
+                stage += 1
+            sums.append(level_vals[0])
         for stage in range(n_regs):
-            new = tuple(Signal(name=f"tag{stage}_{k}") for k in range(3))
-            with m.If(en):
-                m.d.sync += [n.eq(t) for n, t in zip(new, tags)]
-            tags = new
+            tags = register(m, en, tags, f"tag{stage}")
         valid, first, last = tags
 
         # Accumulate over phases, then the fused elementwise ops into the output register.
@@ -202,11 +199,7 @@ class DenseStage(wiring.Component):
                 with m.If(en & valid):
                     m.d.sync += acc.eq(total)
             results.append(total)
-        lanes = self.post(results)
-        with m.If(en):
-            m.d.sync += self.o.valid.eq(valid & last)
-            with m.If(valid & last):
-                m.d.sync += self.o.payload.eq(pack(lanes, self.out_type))
+        load_output(m, en, self.o, valid & last, self.post(results), self.out_type)
         return m
 
 
@@ -222,11 +215,8 @@ class ElementwiseStage(wiring.Component):
         m = Module()
         en = Signal()
         m.d.comb += [en.eq(~self.o.valid | self.o.ready), self.i.ready.eq(en)]
-        lanes = self.post(unpack(self.i.payload, self.n_in, self.in_type))
-        with m.If(en):
-            m.d.sync += self.o.valid.eq(self.i.valid)
-            with m.If(self.i.valid):
-                m.d.sync += self.o.payload.eq(pack(lanes, self.out_type))
+        load_output(m, en, self.o, self.i.valid,
+                    self.post(unpack(self.i.payload, self.n_in, self.in_type)), self.out_type)
         return m
 
 
@@ -255,9 +245,6 @@ class AddStage(wiring.Component):
         sums = [align(a, frac - self.a_type.frac_bits) + align(b, frac - self.b_type.frac_bits)
                 for a, b in zip(unpack(self.a.payload, self.n, self.a_type),
                                 unpack(self.b.payload, self.n, self.b_type))]
-        lanes = self.post([as_type(v, self.sum_type) for v in sums])
-        with m.If(en):
-            m.d.sync += self.o.valid.eq(both)
-            with m.If(both):
-                m.d.sync += self.o.payload.eq(pack(lanes, self.out_type))
+        load_output(m, en, self.o, both, self.post([as_type(v, self.sum_type) for v in sums]),
+                    self.out_type)
         return m
