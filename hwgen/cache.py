@@ -25,6 +25,7 @@ MAX_BYTES = 1 << 30
 
 
 def enabled() -> bool:
+    """False when ``HWGEN_NO_CACHE`` is set (to anything but 0)."""
     return os.environ.get("HWGEN_NO_CACHE", "") in ("", "0")
 
 
@@ -62,8 +63,6 @@ def key(*parts) -> str:
 
 
 def get(k: str, suffix: str) -> str | None:
-    if not enabled():
-        return None
     path = cache_dir() / f"{k}{suffix}"
     try:
         text = path.read_text()
@@ -75,8 +74,6 @@ def get(k: str, suffix: str) -> str | None:
 
 def put(k: str, suffix: str, text: str) -> None:
     """Store ``text``; a cache that cannot be written is silently skipped (it is only a cache)."""
-    if not enabled():
-        return
     folder = cache_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -90,8 +87,8 @@ def put(k: str, suffix: str, text: str) -> None:
 
 
 def _prune(folder: Path) -> None:
-    entries = sorted((p.stat().st_mtime, p.stat().st_size, p) for p in folder.iterdir()
-                     if p.is_file() and not p.name.startswith(".tmp-"))
+    stats = [(p, p.stat()) for p in folder.iterdir() if p.is_file() and not p.name.startswith(".tmp-")]
+    entries = sorted((st.st_mtime, st.st_size, p) for p, st in stats)
     total = sum(size for _, size, _ in entries)
     for _, size, path in entries:
         if total <= MAX_BYTES:

@@ -3,7 +3,6 @@
 Exit codes: 0 success; 1 the design was checked and is wrong; 2 bad input or environment."""
 from __future__ import annotations
 
-import os
 import sys
 import traceback
 from pathlib import Path
@@ -111,12 +110,10 @@ def predict(model, input_path, output_path, raw, config, input_precision):
 def build(model, out, reuse_factor, adder_levels, top, tb_samples, seed, no_cache, config, input_precision):
     """Compile MODEL to Verilog, manifest and test vectors in folder OUT."""
     from .flow import build_model
-    if no_cache:
-        os.environ["HWGEN_NO_CACHE"] = "1"
     if tb_samples < 1:
         raise HwgenError("--tb-samples must be >= 1")
     m = build_model(model, out, config, input_precision, reuse_factor, adder_levels, top, tb_samples,
-                    seed, progress=_progress)
+                    seed, progress=_progress, use_cache=not no_cache)
     click.echo(f"{out}: top {m['top']}, latency {m['latency_cycles']} cycles, II {m['initiation_interval']}, "
                f"{sum(r['multipliers'] for r in m['layers'])} multipliers")
 

@@ -28,8 +28,10 @@ def _options(config_path, reuse_factor, adder_levels) -> Config:
 
 
 def build_model(model, out, config_path=None, input_precision=None, reuse_factor=None,
-                adder_levels=None, top="hwgen_top", tb_samples=10000, seed=0, progress=None) -> dict:
-    """Import ``model`` (an .onnx path) and write the build folder ``out``."""
+                adder_levels=None, top="hwgen_top", tb_samples=10000, seed=0, progress=None,
+                use_cache=True) -> dict:
+    """Import ``model`` (an .onnx path) and write the build folder ``out``; ``use_cache=False``
+    elaborates the Verilog even if :mod:`hwgen.cache` holds it."""
     from .hw.emit import build
 
     cfg = _options(config_path, reuse_factor, adder_levels)
@@ -43,7 +45,7 @@ def build_model(model, out, config_path=None, input_precision=None, reuse_factor
         sources[Path(config_path).name] = Path(config_path).read_bytes()
     return build(graph, out, top_name=top, tb_samples=tb_samples, seed=seed,
                  clock_mhz=cfg.clock_mhz, adder_levels=cfg.adder_levels_per_stage,
-                 source_files=sources, progress=progress)
+                 source_files=sources, progress=progress, use_cache=use_cache)
 
 
 def graph_of_build(out) -> tuple[Graph, int]:

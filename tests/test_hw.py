@@ -11,7 +11,7 @@ import pytest
 import hwgen
 from hwgen import GraphBuilder, examples
 from hwgen.golden import run
-from hwgen.hw.top import Top, latency_and_ii, plan_stages
+from hwgen.hw.top import Top, plan_stages, schedule
 from hwgen.sim import run_amaranth
 
 from helpers import cli, need
@@ -56,7 +56,7 @@ def test_adder_levels_trade_latency(levels):
 
 def test_fewer_adder_levels_per_stage_means_more_latency():
     g = small_mlp(1)
-    latency = [latency_and_ii(plan_stages(g, levels))[0] for levels in (1, 2, 4)]
+    latency = [schedule(plan_stages(g, levels)).latency for levels in (1, 2, 4)]
     assert latency[0] > latency[1] > latency[2]
 
 

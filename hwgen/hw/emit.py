@@ -92,11 +92,11 @@ def layer_table(graph: Graph, stages: list[StagePlan]) -> list[dict]:
 
 def build(graph: Graph, out_dir, top_name: str = "hwgen_top", tb_samples: int = 10000,
           seed: int = 0, clock_mhz: float = 200.0, adder_levels: int = DEFAULT_ADDER_LEVELS,
-          source_files: dict[str, bytes] | None = None, progress=None) -> dict:
+          source_files: dict[str, bytes] | None = None, progress=None, use_cache: bool = True) -> dict:
     """Write a complete build folder for ``graph``; return the manifest.
 
     With ``source_files`` (the files the graph was imported from, as ``hwgen build`` passes
-    them) the Verilog is looked up in and stored to :mod:`hwgen.cache`."""
+    them) and ``use_cache``, the Verilog is looked up in and stored to :mod:`hwgen.cache`."""
     say = progress or (lambda msg: None)
     if not top_name.isidentifier():
         raise HwgenError(f"top name {top_name!r} is not a valid Verilog identifier")
@@ -108,7 +108,7 @@ def build(graph: Graph, out_dir, top_name: str = "hwgen_top", tb_samples: int = 
     sched = schedule(stages)
     latency, ii = sched.latency, sched.ii
     cache_key = None
-    if source_files is not None:
+    if source_files is not None and use_cache and cache.enabled():
         # The digest of the loaded model covers weights kept in external data files too.
         cache_key = cache.key(sorted(source_files.items()), (graph.source or {}).get("sha256"),
                               top_name, adder_levels, "verilog")

@@ -169,11 +169,6 @@ def schedule(stages: list[StagePlan]) -> Schedule:
     return Schedule(ready, fifos, ready[stages[-1].output], ii)
 
 
-def latency_and_ii(stages: list[StagePlan]) -> tuple[int, int]:
-    sched = schedule(stages)
-    return sched.latency, sched.ii
-
-
 # --- elementwise ops as lane functions ----------------------------------------------------
 
 def _relu(node, lanes, tin, tout):
@@ -293,13 +288,13 @@ class Top(wiring.Component):
         comps = [build_stage(self.graph, st) for st in self.stages]
         for k, c in enumerate(comps):
             m.submodules[f"stage{k}_{_ident(self.stages[k].name)}"] = c
-        # Every stream: its source (valid, payload, ready) and its readers' input ports.
         # One input beat per II cycles at most: a stage faster than the slowest one (a smaller
         # R, or no dense layer at all) would otherwise take samples early, queue them, and
         # give later samples a longer latency than the first.
         in_ready = Signal(name="input_ready")
         free = self._input_pacer(m, self.s_axis_tvalid & self.s_axis_tready)
         m.d.comb += self.s_axis_tready.eq(in_ready & free)
+        # Every stream: its source (valid, payload, ready) and its readers' input ports.
         sources = {self.graph.inputs[0]: (self.s_axis_tvalid & free, self.s_axis_tdata, in_ready)}
         for st, c in zip(self.stages, comps):
             sources[st.output] = (c.o.valid, c.o.payload, c.o.ready)
