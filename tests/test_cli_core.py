@@ -94,24 +94,16 @@ def test_input_shape_mismatch(mlp_file, tmp_path):
     assert not (tmp_path / "y.npy").exists()
 
 
-def test_bad_config_key(mlp_file, tmp_path):
-    cfg = tmp_path / "cfg.yaml"
-    cfg.write_text("model:\n  precison: fixed<8,3>\n")
-    assert_one_line_error(hwgen_cli("inspect", mlp_file, "--config", cfg), "precison")
-
-
-def test_bad_config_value(mlp_file, tmp_path):
-    cfg = tmp_path / "cfg.yaml"
-    cfg.write_text("model:\n  precision: fixed<8,3,FOO>\n")
-    assert_one_line_error(hwgen_cli("inspect", mlp_file, "--config", cfg), "model.precision")
-    cfg.write_text("model:\n  reuse_factor: 0\n")
-    assert_one_line_error(hwgen_cli("inspect", mlp_file, "--config", cfg), "reuse_factor")
-
-
-def test_unknown_layer_in_config(mlp_file, tmp_path):
-    cfg = tmp_path / "cfg.json"
-    cfg.write_text('{"layers": {"dense_99": {"reuse_factor": 2}}}')
-    assert_one_line_error(hwgen_cli("inspect", mlp_file, "--config", cfg), "dense_99")
+@pytest.mark.parametrize("name,text,needle", [
+    ("cfg.yaml", "model:\n  precison: fixed<8,3>\n", "precison"),                 # unknown key
+    ("cfg.yaml", "model:\n  precision: fixed<8,3,FOO>\n", "model.precision"),     # bad value
+    ("cfg.yaml", "model:\n  reuse_factor: 0\n", "reuse_factor"),                   # bad value
+    ("cfg.json", '{"layers": {"dense_99": {"reuse_factor": 2}}}', "dense_99"),      # unknown layer
+])
+def test_bad_config_is_one_line_error(mlp_file, tmp_path, name, text, needle):
+    cfg = tmp_path / name
+    cfg.write_text(text)
+    assert_one_line_error(hwgen_cli("inspect", mlp_file, "--config", cfg), needle)
 
 
 def test_bad_input_precision_text(mlp_file):
