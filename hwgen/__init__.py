@@ -5,29 +5,46 @@ Public API::
     graph = hwgen.load("model.onnx", config="cfg.yaml", input_precision="fixed<16,6>")
     y = hwgen.predict(graph, x)              # float in, float out, integer-exact inside
     raw_out = hwgen.run(graph, raw_in)       # raw integers in and out
-"""
+
+The names below are imported on first use, so that ``import hwgen`` (and the command line's
+``--help`` and ``--version``) stays fast."""
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
 
 from .errors import ConfigError, DesignMismatch, HwgenError, UnsupportedModelError
-from .fixed import FixedType, Overflow, Rounding, parse_type, quantize_float, requantize, to_float
-from .frontend.builder import GraphBuilder
-from .frontend.config import Config, load_config, parse_config
-from .golden import predict, run
-from .graph import Graph, Node, TensorType
 
 try:
     __version__ = version("hwgen")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+source"
 
+_LAZY = {
+    "FixedType": "fixed", "Overflow": "fixed", "Rounding": "fixed", "parse_type": "fixed",
+    "quantize_float": "fixed", "requantize": "fixed", "to_float": "fixed",
+    "GraphBuilder": "frontend.builder",
+    "Config": "frontend.config", "load_config": "frontend.config", "parse_config": "frontend.config",
+    "predict": "golden", "run": "golden",
+    "Graph": "graph", "Node": "graph", "TensorType": "graph",
+}
 
-def load(model, config=None, input_precision=None) -> Graph:
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'hwgen' has no attribute {name!r}")
+
+
+def load(model, config=None, input_precision=None):
     """Import an ONNX/QONNX model (path or ``onnx.ModelProto``) as a typed hwgen graph.
 
     ``config``: a :class:`Config`, a dict, or a YAML/JSON path. ``input_precision``: the
     fixed-point type of a float model input that has no quantizer (e.g. ``"fixed<16,6>"``)."""
+    from .fixed import parse_type
+    from .frontend.config import Config, load_config, parse_config
     from .frontend.qonnx import import_onnx
 
     if config is not None and not isinstance(config, Config):

@@ -1,23 +1,52 @@
 """Command line: argument parsing and error presentation only; the work lives in the modules.
 
-Exit codes: 0 success; 1 the design was checked and is wrong; 2 bad input or environment."""
+Exit codes: 0 success; 1 the design was checked and is wrong; 2 bad input or environment
+(one line on stderr, no traceback); 3 an internal error, a bug in hwgen (one line saying so
+and where the traceback was written). Imports are deferred into the commands, so that
+``--help``, ``--version`` and argument errors answer at once."""
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
+import time
 import traceback
 from pathlib import Path
 
 import click
-import numpy as np
 
-from . import __version__
 from .errors import DesignMismatch, HwgenError
 
 _DEBUG = {"on": False}
+SIMULATOR_CHOICE = click.Choice(["verilator", "icarus", "amaranth"])
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("hwgen")
+    except PackageNotFoundError:
+        return "0.0.0+source"
 
 
 class _Group(click.Group):
-    """Turns every expected failure into one line on stderr and the documented exit code."""
+    """Turns every failure into one line on stderr and the documented exit code."""
+
+    def main(self, args=None, prog_name=None, **extra):
+        extra.pop("standalone_mode", None)
+        try:
+            code = super().main(args=args, prog_name=prog_name or "hwgen", standalone_mode=False, **extra)
+        except click.exceptions.UsageError as e:
+            where = f" (see: {e.ctx.command_path} --help)" if e.ctx is not None else ""
+            _say_error(f"{e.format_message()}{where}")
+            sys.exit(2)
+        except click.ClickException as e:
+            _say_error(e.format_message())
+            sys.exit(2)
+        except click.exceptions.Abort:
+            _say_error("interrupted")
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx):
         try:
@@ -26,36 +55,83 @@ class _Group(click.Group):
             raise
         except DesignMismatch as e:
             _fail(e, 1)
-        except (HwgenError, ValueError, OSError) as e:
+        except HwgenError as e:
             _fail(e, 2)
+        except OSError as e:
+            from .paths import describe_os_error
+            _fail(describe_os_error(e), 2)
         except KeyboardInterrupt:
-            _fail("interrupted", 2)
+            _say_error("interrupted")
+            sys.exit(130)
+        except Exception as e:  # anything else is a bug in hwgen
+            from .fixed import FixedTypeError
+            if isinstance(e, FixedTypeError):  # a malformed type the user wrote
+                _fail(e, 2)
+            _internal_error(e)
+
+
+def _first_line(e) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def _say_error(msg: str) -> None:
+    click.echo(f"hwgen: error: {msg}", err=True)
 
 
 def _fail(e, code: int):
     if _DEBUG["on"]:
         traceback.print_exc()
-    msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    click.echo(f"hwgen: error: {msg}", err=True)
+    _say_error(_first_line(e))
     sys.exit(code)
 
 
+def _internal_error(e: Exception):
+    if _DEBUG["on"]:
+        traceback.print_exc()
+    report = _crash_report()
+    where = f"the traceback is in {report}" if report else "rerun with --debug for the traceback"
+    click.echo(f"hwgen: internal error (a bug in hwgen, not in your input): {type(e).__name__}: "
+               f"{_first_line(e)}; {where}; rerun with --debug to see it, and please report it", err=True)
+    sys.exit(3)
+
+
+def _crash_report() -> str | None:
+    try:
+        handle, path = tempfile.mkstemp(prefix=f"hwgen-crash-{time.strftime('%Y%m%d-%H%M%S')}-",
+                                        suffix=".txt")
+        with os.fdopen(handle, "w") as f:
+            f.write(f"hwgen {_version()}, Python {sys.version.split()[0]}\n"
+                    f"command: {' '.join(sys.argv)}\n\n{traceback.format_exc()}")
+        return path
+    except OSError:
+        return None
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="hwgen")
+@click.version_option(package_name="hwgen", prog_name="hwgen", message="%(prog)s, version %(version)s")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 def main(debug):
-    """hwgen: compile quantized neural networks (QONNX/ONNX) to bit-exact, verified hardware."""
+    """hwgen: compile quantized neural networks (QONNX/ONNX) to bit-exact, verified hardware.
+
+    Exit codes: 0 ok; 1 the design was checked and is wrong; 2 bad input or environment;
+    3 internal error (a bug in hwgen)."""
     _DEBUG["on"] = debug
 
 
 _config_opt = click.option("--config", "-c", "config", type=click.Path(dir_okay=False),
                            help="Precision/reuse config (YAML or JSON, hls4ml-style).")
 _inprec_opt = click.option("--input-precision", metavar="TYPE",
-                           help="Fixed-point type of a float model input with no quantizer, e.g. 'fixed<16,6>'.")
+                           help="Fixed-point type of a float model input with no quantizer, "
+                                "e.g. 'fixed<16,6,RND,SAT>'.")
 
 
 def _load(model, config, input_precision):
     from . import load
+    from .paths import existing_file
+    existing_file(model, "model file")
+    if config:
+        existing_file(config, "config file")
     return load(model, config=config, input_precision=input_precision)
 
 
@@ -64,9 +140,16 @@ def _load(model, config, input_precision):
 @_config_opt
 @_inprec_opt
 def inspect(model, config, input_precision):
-    """Print the fixed-point graph of MODEL: layers, shapes, exact types."""
-    from .report.text import graph_table
-    graph = _load(model, config, input_precision)
+    """Print the fixed-point graph of MODEL: layers, shapes, exact types.
+
+    A float model without a config prints its layer names instead, to write one."""
+    from .errors import NeedsConfigError
+    from .report.text import graph_table, needs_config_text
+    try:
+        graph = _load(model, config, input_precision)
+    except NeedsConfigError as e:
+        click.echo(needs_config_text(model, e))
+        return
     click.echo(graph_table(graph))
 
 
@@ -81,14 +164,22 @@ def inspect(model, config, input_precision):
 @_inprec_opt
 def predict(model, input_path, output_path, raw, config, input_precision):
     """Run the integer-exact golden model of MODEL on an input array."""
+    from .paths import existing_file, output_file
+    existing_file(input_path, "input file")
+    output_file(output_path)
     from . import golden
     graph = _load(model, config, input_precision)
     x = _read_npy(input_path)
     if raw:
-        y = golden.run(graph, x)[0]
+        y = golden.run(graph, x)
     else:
         if x.dtype == object or x.dtype.kind not in "fiub":
             raise HwgenError(f"{input_path}: expected a numeric array, got dtype {x.dtype}")
+        wrapped = golden.wrapped_inputs(graph, x)
+        if wrapped:
+            _progress(f"warning: {wrapped[0]} of {x.size} input values lie outside the input type "
+                      f"{wrapped[1]} and wrap around (overflow mode WRAP); give a saturating type, "
+                      f"e.g. --input-precision '{wrapped[1].with_modes(overflow='SAT')}'")
         y = golden.predict(graph, x)
     _write_npy(output_path, y)
     click.echo(f"wrote {output_path}: {y.shape[0]} samples, per-sample shape {tuple(y.shape[1:])}", err=True)
@@ -108,48 +199,70 @@ def predict(model, input_path, output_path, raw, config, input_precision):
 @_config_opt
 @_inprec_opt
 def build(model, out, reuse_factor, adder_levels, top, tb_samples, seed, no_cache, config, input_precision):
-    """Compile MODEL to Verilog, manifest and test vectors in folder OUT."""
-    from .flow import build_model
+    """Compile MODEL to Verilog, manifest, README and testbench in folder OUT."""
+    from .hw.verilog import KEYWORDS, plain_identifier
+    from .paths import build_folder, existing_file
     if tb_samples < 1:
         raise HwgenError("--tb-samples must be >= 1")
+    if not plain_identifier(top):
+        why = "a Verilog keyword" if top in KEYWORDS else "not a plain Verilog identifier"
+        raise HwgenError(f"--top {top!r} is {why}; use letters, digits and _ (e.g. hwgen_top)")
+    existing_file(model, "model file")
+    build_folder(out)
+    from .flow import build_model
     m = build_model(model, out, config, input_precision, reuse_factor, adder_levels, top, tb_samples,
                     seed, progress=_progress, use_cache=not no_cache)
+    outside = [f"{k}: {v}" for k, v in (("before", m["outside_hardware"]["before"]),
+                                        ("after", m["outside_hardware"]["after"])) if v]
+    if outside:
+        _progress("kept outside the hardware (float steps hwgen predict applies): " + "; ".join(outside))
     click.echo(f"{out}: top {m['top']}, latency {m['latency_cycles']} cycles, II {m['initiation_interval']}, "
-               f"{sum(r['multipliers'] for r in m['layers'])} multipliers")
+               f"{sum(r['multipliers'] for r in m['layers'])} multipliers; see {Path(out) / 'README.md'}")
 
 
 @main.command()
 @click.argument("out", type=click.Path())
-@click.option("--simulator", default="verilator", show_default=True,
-              type=click.Choice(["verilator", "icarus", "amaranth"]))
+@click.option("--simulator", default="verilator", show_default=True, type=SIMULATOR_CHOICE)
 @click.option("--samples", type=int, help="Samples to stream (default: all test vectors).")
 @click.option("--backpressure", default=0.3, show_default=True, type=float,
-              help="Probability per cycle that m_axis_tready is low.")
+              help="Probability per cycle that m_axis_tready is low (after the latency probe).")
 @click.option("--gap", default=0.3, show_default=True, type=float,
-              help="Probability per cycle of an idle input cycle.")
+              help="Probability per cycle of an idle input cycle (after the latency probe).")
 @click.option("--seed", default=1, show_default=True, type=int)
 def sim(out, simulator, samples, backpressure, gap, seed):
-    """Simulate build folder OUT against the golden model, bit for bit (exit 1 on mismatch)."""
+    """Simulate build folder OUT against the golden model, bit for bit (exit 1 on mismatch).
+
+    The first few samples go through without gaps or backpressure, to measure latency and II
+    exactly; every later sample meets random gaps and backpressure. The result is written to
+    OUT/sim/SIMULATOR/result.json."""
+    from .paths import existing_folder
+    existing_folder(out, "give the folder hwgen build wrote")
     from .flow import simulate
     _progress(f"simulating {out} with {simulator}")
     r = simulate(out, simulator, samples, backpressure, gap, seed, progress=_progress)
-    click.echo(f"{simulator}: {r['samples']} samples, 0 mismatches, latency {r['latency_min']} cycles, "
-               f"II {r['ii_min']}, {r['wall_time_s']:.1f} s")
+    click.echo(f"{simulator}: {r['samples']} samples, 0 mismatches ({r['stressed_samples']} with random "
+               f"gaps and backpressure, {r['stalled_cycles']} stalled cycles), latency {r['latency_min']} "
+               f"cycles, II {r['ii_min']}, {r['wall_time_s']:.1f} s")
 
 
 @main.command()
 @click.option("-o", "--output", "out", default="hwgen-demo", show_default=True, type=click.Path(),
               help="Folder for the demo model and build.")
-@click.option("--simulator", default="verilator", show_default=True,
-              type=click.Choice(["verilator", "icarus", "amaranth"]))
+@click.option("--simulator", default="verilator", show_default=True, type=SIMULATOR_CHOICE)
 @click.option("--samples", default=2000, show_default=True, type=int)
 def demo(out, simulator, samples):
     """Build and simulate the bundled 16-64-32-32-5 jet-tagging-style MLP end to end."""
+    from .paths import build_folder
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise HwgenError(f"-o {folder}: is an existing file; choose a folder")
+    build_folder(folder / "build")
+    if samples < 1:
+        raise HwgenError("--samples must be >= 1")
     import onnx
 
     from . import examples
     from .flow import build_model, simulate
-    folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     model_path = folder / "jet_mlp.onnx"
     onnx.save(examples.mlp_qonnx(), model_path)
@@ -157,32 +270,50 @@ def demo(out, simulator, samples):
     m = build_model(model_path, folder / "build", reuse_factor=2, tb_samples=samples, progress=_progress)
     r = simulate(folder / "build", simulator, samples, progress=_progress)
     click.echo(f"demo: 16-64-32-32-5 MLP -> {folder / 'build'}\n"
-               f"  Verilog: {folder / 'build' / m['rtl'][0]}\n"
+               f"  Verilog: {folder / 'build' / 'rtl'} ({len(m['rtl'])} modules, filelist rtl/files.f)\n"
                f"  latency {m['latency_cycles']} cycles, II {m['initiation_interval']} (reuse factor 2)\n"
-               f"  {simulator}: {r['samples']} samples with 30% backpressure and input gaps, "
-               f"0 mismatches against the golden model")
+               f"  {simulator}: {r['samples']} samples, {r['stressed_samples']} of them with random "
+               f"backpressure and input gaps, 0 mismatches against the golden model\n"
+               f"  next: read {folder / 'build' / 'README.md'}")
+
+
+@main.command()
+@click.option("--no-warm-up", is_flag=True, help="Do not compile YoWASP tools that are not compiled yet.")
+def doctor(no_warm_up):
+    """Check the external tools hwgen uses: found or not, version, path, install hints."""
+    from .doctor import check_tools
+    rows = check_tools(warm_up=not no_warm_up, progress=_progress)
+    width = max(len(r.name) for r in rows)
+    for r in rows:
+        status = "ok" if r.ok else ("missing" if r.required else "missing (optional)")
+        click.echo(f"{r.name.ljust(width)}  {status:18}  {r.detail}")
+    if not all(r.ok for r in rows if r.required):
+        raise HwgenError("a required tool is missing (see above)")
 
 
 def _progress(msg: str) -> None:
     click.echo(f"[hwgen] {msg}", err=True)
 
 
-def _read_npy(path) -> np.ndarray:
+def _read_npy(path):
+    import numpy as np
     p = Path(path)
-    if not p.is_file():
-        raise HwgenError(f"input file {p} does not exist")
     try:
         return np.load(p, allow_pickle=False)
-    except Exception:
+    except (ValueError, OSError, EOFError):
         raise HwgenError(f"{p} is not a NumPy .npy file") from None
 
 
 def _write_npy(path, arr) -> None:
+    import numpy as np
     p = Path(path)
-    tmp = p.with_name(p.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.save(f, arr, allow_pickle=arr.dtype == object)
-    tmp.replace(p)
+    tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            np.save(f, arr, allow_pickle=arr.dtype == object)
+        tmp.replace(p)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,5 +1,5 @@
 """Exceptions that carry a user-facing message. The CLI prints them as one line, exit code 2
-(:class:`HwgenError`) or 1 (:class:`DesignMismatch`)."""
+(:class:`HwgenError`) or 1 (:class:`DesignMismatch`); any other exception is a bug (exit 3)."""
 
 
 class HwgenError(Exception):
@@ -12,6 +12,15 @@ class UnsupportedModelError(HwgenError):
 
 class ConfigError(HwgenError):
     """A configuration file or option is malformed (unknown key, bad value)."""
+
+
+class NeedsConfigError(HwgenError):
+    """A float model needs precisions hwgen cannot infer; ``layers`` lists the model's
+    ``(node name, op type)`` pairs, the names a config file uses."""
+
+    def __init__(self, message: str, layers: tuple[tuple[str, str], ...] = ()):
+        super().__init__(message)
+        self.layers = layers
 
 
 class DesignMismatch(Exception):

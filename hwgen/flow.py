@@ -71,15 +71,57 @@ def read_manifest(out) -> dict:
         raise HwgenError(f"{p} is not valid JSON") from None
 
 
+def rtl_changes(out, manifest: dict) -> list[str]:
+    """The files of ``rtl/`` that differ from what ``hwgen build`` wrote (by the manifest's hashes)."""
+    import hashlib
+    changed = []
+    for name, digest in sorted(manifest.get("rtl_sha256", {}).items()):
+        p = Path(out) / name
+        if not p.is_file() or hashlib.sha256(p.read_bytes()).hexdigest() != digest:
+            changed.append(name)
+    return changed
+
+
+def elaborated_design(out, manifest: dict, say):
+    """The design of build folder ``out`` elaborated afresh from ``source/``, after proving
+    that its Verilog is byte for byte the Verilog in ``rtl/`` (so simulating the Amaranth
+    design is simulating the delivered files). Raises :class:`DesignMismatch` otherwise."""
+    import tempfile
+
+    from .hw.emit import rtl_files
+    from .hw.top import Top, plan_stages
+
+    graph, levels = graph_of_build(out)
+    say("elaborating the design from source/ and comparing its Verilog with rtl/")
+    with tempfile.TemporaryDirectory(prefix="hwgen-elab-") as scratch:
+        files = rtl_files(graph, plan_stages(graph, levels), manifest["top"], levels, None,
+                          Path(scratch) / "yosys.log", say)
+    rtl = Path(out) / "rtl"
+    differ = sorted(f"rtl/{name}" for name, text in files.items()
+                    if not (rtl / name).is_file() or (rtl / name).read_text() != text)
+    if sorted(f"rtl/{name}" for name in files) != sorted(manifest["rtl"]):
+        differ.append("the module list in manifest.json")
+    if differ:
+        raise DesignMismatch(
+            f"{', '.join(differ)} differ(s) from the Verilog of the design in source/, so the Amaranth "
+            "simulation would not test the delivered files; rebuild, or simulate rtl/ as it is with "
+            "--simulator verilator or icarus")
+    return Top(graph, levels)
+
+
 def simulate(out, simulator="verilator", samples=None, backpressure=0.3, gap=0.3, seed=1,
              progress=None) -> dict:
-    """Run the golden comparison; write ``OUT/sim/result.json``; raise DesignMismatch on failure.
+    """Run the golden comparison; write ``OUT/sim/<simulator>/result.json``; raise
+    :class:`DesignMismatch` on failure.
 
     ``progress``: optional callable taking one-line status messages."""
+    import time
+
     import numpy as np
 
     from .sim import SimulationError, run_amaranth, run_cocotb, write_result
 
+    say = progress or (lambda msg: None)
     if simulator not in SIMULATORS:
         raise HwgenError(f"unknown simulator {simulator!r}; choose one of {', '.join(SIMULATORS)}")
     for name, p in (("--backpressure", backpressure), ("--gap", gap)):
@@ -91,23 +133,28 @@ def simulate(out, simulator="verilator", samples=None, backpressure=0.3, gap=0.3
         raise HwgenError(f"--samples must be between 1 and {available} (the build's test vectors; "
                          "rebuild with --tb-samples for more)")
     if simulator == "amaranth":
-        from .hw.top import Top
-
-        graph, levels = graph_of_build(out)
-        top = Top(graph, levels)
+        started = time.monotonic()
+        top = elaborated_design(out, manifest, say)
+        build_time = time.monotonic() - started
         tb = Path(out) / "tb"
         x = np.load(tb / "inputs.npy", allow_pickle=True)
         y = np.load(tb / "outputs.npy", allow_pickle=True)
+        say(f"streaming {samples or len(x)} samples through Amaranth's simulator")
         result = run_amaranth(top, x, y, manifest["ports"], samples=samples, backpressure=backpressure,
                               gap=gap, seed=seed, latency_hint=manifest["latency_cycles"],
                               ii_hint=manifest["initiation_interval"])
-        result.setdefault("simulator", "amaranth")
+        result["build_time_s"] = round(build_time, 3)
+        result["rtl_matches_build"] = True
     else:
+        changed = rtl_changes(out, manifest)
+        if changed:
+            say(f"note: {', '.join(changed)} differ(s) from what hwgen build wrote; simulating the files as they are")
         try:
             result = run_cocotb(out, simulator=simulator, samples=samples, backpressure=backpressure,
                                 gap=gap, seed=seed, progress=progress)
         except SimulationError as e:
-            raise HwgenError(str(e)) from None
+            raise HwgenError(str(e).splitlines()[0]) from None
+        result["rtl_matches_build"] = not changed
     result["expected_latency_cycles"] = manifest["latency_cycles"]
     result["expected_initiation_interval"] = manifest["initiation_interval"]
     checks = []
@@ -120,13 +167,13 @@ def simulate(out, simulator="verilator", samples=None, backpressure=0.3, gap=0.3
                       f"!= manifest {manifest['initiation_interval']}")
     result["failures"] = list(result.get("failures", [])) + checks
     result["passed"] = bool(result.get("passed")) and not checks
-    write_result(out, result)
+    path = write_result(out, result)
     if not result["passed"]:
         first = result.get("first_mismatches") or []
         if first:
             m = first[0]
             raise DesignMismatch(f"{result['mismatches']} of {result['samples']} samples mismatch; "
                                  f"first: sample {m['sample']} expected {m['expected']} got {m['got']} "
-                                 f"(see {Path(out) / 'sim' / 'result.json'})")
-        raise DesignMismatch("simulation failed: " + "; ".join(result["failures"]))
+                                 f"(see {path})")
+        raise DesignMismatch("simulation failed: " + "; ".join(result["failures"]) + f" (see {path})")
     return result

@@ -50,7 +50,7 @@ def _chunked(fn, arrays: list[np.ndarray]) -> list[np.ndarray]:
     return [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
 
 
-def run(graph: Graph, raw_inputs) -> list[np.ndarray]:
+def run_all(graph: Graph, raw_inputs) -> list[np.ndarray]:
     """Execute on raw integers. ``raw_inputs``: one array per graph input (or a single array).
     Returns one raw integer array per graph output."""
     if isinstance(raw_inputs, np.ndarray):
@@ -83,6 +83,21 @@ def quantize_inputs(graph: Graph, x) -> list[np.ndarray]:
     return [quantize_float(v, graph.types[name].ftype) for name, v in zip(graph.inputs, xs)]
 
 
+def wrapped_inputs(graph: Graph, x) -> tuple[int, object] | None:
+    """``(count, type)`` when float input ``x`` goes straight into a wrapping input type that
+    some of its values do not fit (they wrap around, as the type says), else None."""
+    tr = graph.input_transform
+    if tr is None or tr.quant is not None or tr.program.steps or len(graph.inputs) != 1:
+        return None
+    t = tr.ftype
+    if t.overflow.value != "WRAP":
+        return None
+    v = np.asarray(x, dtype=np.float64)
+    lo, hi = t.min_raw * t.lsb, (t.max_raw + 1) * t.lsb  # TRN keeps [hi - lsb, hi) in range
+    count = int(np.count_nonzero((v < lo) | (v >= hi)))
+    return (count, t) if count else None
+
+
 def dequantize_outputs(graph: Graph, raw: list[np.ndarray]) -> list[np.ndarray]:
     if graph.output_transform is not None:
         return graph.output_transform.apply(raw)
@@ -94,5 +109,12 @@ def predict(graph: Graph, x):
     single-output model, else a list."""
     xs = [x] if not isinstance(x, (list, tuple)) else list(x)
     xs = [np.asarray(v) for v in xs]
-    outs = _chunked(lambda c: dequantize_outputs(graph, run(graph, quantize_inputs(graph, c))), xs)
+    outs = _chunked(lambda c: dequantize_outputs(graph, run_all(graph, quantize_inputs(graph, c))), xs)
+    return outs[0] if len(outs) == 1 else outs
+
+
+def run(graph: Graph, raw_inputs):
+    """Raw integers in and out (the hardware's view). Like :func:`predict`, returns an array
+    for a single-output model, else a list."""
+    outs = run_all(graph, raw_inputs)
     return outs[0] if len(outs) == 1 else outs

@@ -9,6 +9,7 @@ golden vector, and measures latency and initiation interval. See
 from .runners import (
     SimulationError,
     find_verilator,
+    result_dir,
     run_amaranth,
     run_cocotb,
     simulator_available,
@@ -18,6 +19,7 @@ from .runners import (
 __all__ = [
     "SimulationError",
     "find_verilator",
+    "result_dir",
     "run_amaranth",
     "run_cocotb",
     "simulator_available",

@@ -2,11 +2,12 @@
 
 A run has two phases:
 
-* the *clean* phase: the first ``clean_samples`` samples are sent back to back
+* the *latency probe*: the first ``clean_samples`` samples are sent back to back
   and their outputs are accepted without backpressure, so latency and
-  initiation interval can be measured exactly;
-* the *random* phase: the remaining samples are sent with idle gaps on the
-  input (probability ``gap`` per cycle) and random backpressure on the output
+  initiation interval can be measured exactly. It is short: the pipeline fill
+  plus :data:`PROBE_SAMPLES`, and never more than half of the run;
+* the *stressed* phase: every later sample meets idle gaps on the input
+  (probability ``gap`` per cycle) and random backpressure on the output
   (``tready`` low with probability ``backpressure`` per cycle).
 
 A :class:`CompareJob` (vector files, port description, result path and the
@@ -22,7 +23,8 @@ from dataclasses import asdict, dataclass, fields
 from collections.abc import Mapping
 
 ENV_PREFIX = "HWGEN_SIM_"
-MIN_CLEAN_SAMPLES = 64
+#: samples of the latency probe beyond the pipeline fill (they give the II measurement)
+PROBE_SAMPLES = 8
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class BenchConfig:
         seed: seed of the traffic randomisation (gaps, backpressure, idle data).
         gap: per-cycle probability of an idle cycle between input beats (random phase).
         backpressure: per-cycle probability of ``m_axis_tready`` low (random phase).
-        clean_samples: length of the clean measurement phase, in samples.
+        clean_samples: length of the latency probe, in samples.
         stall_limit: cycles without any handshake after which the DUT is declared hung.
         drain_cycles: cycles to keep listening after the last expected output,
             to catch duplicated beats.
@@ -59,19 +61,21 @@ class BenchConfig:
     @classmethod
     def for_design(cls, samples: int, seed: int, gap: float, backpressure: float,
                    latency_hint: int = 0, ii_hint: int = 1) -> "BenchConfig":
-        """Derive the cycle budgets from the design's announced latency and II.
+        """Derive the probe length and cycle budgets from the design's announced latency and II.
 
-        The clean phase covers the pipeline fill plus ``MIN_CLEAN_SAMPLES``
-        samples at full rate, so the II is measured on a full pipeline. The
-        hints only size the run; the measured values are what gets reported.
+        The probe covers the pipeline fill plus ``PROBE_SAMPLES`` samples at
+        full rate, so the II is measured on a full pipeline, but at most half of
+        the run, so most samples are always stressed. The hints only size the
+        run; the measured values are what gets reported.
         """
         fill_samples = math.ceil(latency_hint / max(ii_hint, 1))
+        probe = min(fill_samples + PROBE_SAMPLES, max(1, samples // 2))
         return cls(
             samples=samples,
             seed=seed,
             gap=gap,
             backpressure=backpressure,
-            clean_samples=min(samples, MIN_CLEAN_SAMPLES + fill_samples),
+            clean_samples=probe,
             stall_limit=1000 + 4 * latency_hint,
             drain_cycles=16 + 2 * latency_hint,
         )

@@ -13,7 +13,8 @@ failure, crashed simulation) raise :class:`SimulationError`.
 Layout of a build folder ``OUT`` as used here: ``OUT/manifest.json``
 (keys ``top``, ``rtl``, ``ports``, and optionally ``latency_cycles`` and
 ``initiation_interval`` which only size the run), ``OUT/tb/inputs.npy``,
-``OUT/tb/outputs.npy``; simulator builds go to ``OUT/sim/build_<simulator>``.
+``OUT/tb/outputs.npy``; each simulator has its own folder ``OUT/sim/<simulator>/``, with
+its build in ``build/`` and its summary in ``result.json``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ TEST_MODULE = f"{__package__}.golden_compare"
 # command-line overrides).
 BUILD_ARGS = {"verilator": ["-Wno-fatal"], "icarus": []}
 TIMESCALE = ("1ns", "1ps")
-LOG_TAIL_LINES = 40
 RESULT_NAME = "golden_compare.json"
 
 
@@ -95,7 +95,12 @@ def simulator_available(name: str) -> tuple[bool, str]:
         return False, f"unknown simulator {name!r}; expected one of {sorted(BUILD_ARGS)}"
     missing = [tool for tool in needed if shutil.which(tool, path=env["PATH"]) is None]
     if missing:
-        return False, f"{name}: not found on PATH: {', '.join(missing)}"
+        hint = ""
+        if name == "icarus":
+            hint = "; install Icarus Verilog: apt-get install iverilog (Debian/Ubuntu) or brew install icarus-verilog"
+        elif "c++" in missing or "make" in missing:
+            hint = "; install a C++ compiler and make: apt-get install g++ make"
+        return False, f"{name}: not found on PATH: {', '.join(missing)}{hint}"
     return True, f"{name}: {shutil.which(needed[0], path=env['PATH'])}"
 
 
@@ -108,10 +113,10 @@ def run_cocotb(build_dir, simulator: str = "verilator", samples: int | None = No
         build_dir: the ``hwgen build`` output folder ``OUT``.
         simulator: "verilator" or "icarus".
         samples: number of test vectors to stream (default: all of ``OUT/tb/inputs.npy``).
-        backpressure: per-cycle probability of ``m_axis_tready`` low after the clean phase.
-        gap: per-cycle probability of an idle input cycle after the clean phase.
+        backpressure: per-cycle probability of ``m_axis_tready`` low after the latency probe.
+        gap: per-cycle probability of an idle input cycle after the latency probe.
         seed: traffic seed.
-        work_dir: simulator build/run folder (default ``OUT/sim/build_<simulator>``);
+        work_dir: simulator build/run folder (default ``OUT/sim/<simulator>/build``);
             pointing several build folders with identical RTL at one ``work_dir``
             lets Verilator reuse its compiled model.
         progress: optional callable taking one-line status messages (compile, run).
@@ -129,7 +134,7 @@ def run_cocotb(build_dir, simulator: str = "verilator", samples: int | None = No
         raise SimulationError(reason)
     out = Path(build_dir).resolve()
     manifest = json.loads((out / "manifest.json").read_text())
-    sim_dir = Path(work_dir).resolve() if work_dir else out / "sim" / f"build_{simulator}"
+    sim_dir = Path(work_dir).resolve() if work_dir else result_dir(out, simulator) / "build"
     job = _compare_job(out, manifest, sim_dir, samples, backpressure, gap, seed)
     Path(job.result).unlink(missing_ok=True)
     started = time.monotonic()
@@ -158,8 +163,8 @@ def run_amaranth(component, inputs, expected, port_info: dict, samples: int | No
         expected: ``[N, out_elements]`` golden outputs.
         port_info: ``{"input": {...}, "output": {...}}`` as in ``manifest.json["ports"]``.
         samples, backpressure, gap, seed: as in :func:`run_cocotb`.
-        latency_hint, ii_hint: announced latency and II; they only size the clean
-            phase and the hang/drain budgets.
+        latency_hint, ii_hint: announced latency and II; they only size the latency
+            probe and the hang/drain budgets.
 
     Returns:
         Same dict shape as :func:`run_cocotb`, with ``simulator`` = "amaranth".
@@ -169,12 +174,19 @@ def run_amaranth(component, inputs, expected, port_info: dict, samples: int | No
     config = BenchConfig.for_design(samples or len(rows_in), seed, gap, backpressure, latency_hint, ii_hint)
     started = time.monotonic()
     result = amaranth_sim.simulate(component, Bench.create(rows_in, rows_out, port_info, config))
+    result["run_time_s"] = round(time.monotonic() - started, 3)
     return _finish(result, "amaranth", started, passed=not result["failures"])
 
 
+def result_dir(build_dir, simulator: str) -> Path:
+    """``OUT/sim/<simulator>``: that simulator's build and result."""
+    return Path(build_dir) / "sim" / simulator
+
+
 def write_result(build_dir, result: dict) -> Path:
-    """Write ``result`` to ``OUT/sim/result.json`` atomically (sorted keys, indent 2)."""
-    target = Path(build_dir) / "sim" / "result.json"
+    """Write ``result`` to ``OUT/sim/<simulator>/result.json`` atomically (sorted keys,
+    indent 2); the simulator is ``result["simulator"]``."""
+    target = result_dir(build_dir, result["simulator"]) / "result.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".result.", suffix=".json")
     os.fchmod(handle, 0o644)  # mkstemp creates 0600 files
@@ -281,7 +293,7 @@ def _build(runner, simulator: str, sources: list[Path], top: str, sim_dir: Path,
         runner.build(sources=sources, hdl_toplevel=top, build_dir=sim_dir, always=True,
                      timescale=TIMESCALE, build_args=_build_args(simulator), log_file=log)
     except (RuntimeError, SystemExit, OSError) as error:
-        raise SimulationError(f"{simulator} build of {top} failed: {error}\n{_tail(log)}") from None
+        raise SimulationError(f"{simulator} build of {top} failed: {error}; {_tail(log)}") from None
     stamp.write_text(fingerprint)
 
 
@@ -308,16 +320,16 @@ def _test(runner, top: str, sim_dir: Path, seed: int) -> int:
                               results_xml=str(sim_dir / "results.xml"))
         tests, failed = get_results(results)
     except (RuntimeError, SystemExit) as error:
-        raise SimulationError(f"simulation of {top} crashed: {error}\n{_tail(log)}") from None
+        raise SimulationError(f"simulation of {top} crashed: {error}; {_tail(log)}") from None
     if tests != 1:
-        raise SimulationError(f"expected 1 cocotb test, ran {tests}\n{_tail(log)}")
+        raise SimulationError(f"expected 1 cocotb test, ran {tests}; {_tail(log)}")
     return failed
 
 
 def _read_result(path: Path, log: Path) -> dict:
     """Load the summary the test module wrote, or explain why there is none."""
     if not path.is_file():
-        raise SimulationError(f"the test wrote no result file {path}\n{_tail(log)}")
+        raise SimulationError(f"the test wrote no result file {path}; {_tail(log)}")
     return json.loads(path.read_text())
 
 
@@ -327,9 +339,10 @@ def _finish(result: dict, simulator: str, started: float, passed: bool) -> dict:
     return result
 
 
-def _tail(log: Path, lines: int = LOG_TAIL_LINES) -> str:
-    """Last ``lines`` lines of a log file, for error messages."""
+def _tail(log: Path, lines: int = 3) -> str:
+    """The last ``lines`` non-empty lines of a log file on one line, and where the log is."""
     if not log.is_file():
-        return f"(no log at {log})"
-    text = log.read_text(errors="replace").splitlines()[-lines:]
-    return f"--- last {len(text)} lines of {log} ---\n" + "\n".join(text)
+        return f"no log at {log}"
+    text = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    errors = [line for line in text if "rror" in line] or text
+    return " | ".join(errors[-lines:]) + f" (full log: {log})"

@@ -27,6 +27,10 @@ class Scoreboard:
         self.mismatches: list[dict] = []
         self.mismatch_count = 0
         self.last_handshake = 0
+        #: cycles in which the output was valid but the testbench held tready low
+        self.stalled_cycles = 0
+        #: cycles in which the testbench held an input beat back (gaps)
+        self.idle_input_cycles = 0
 
     @property
     def sent(self) -> int:
@@ -98,6 +102,10 @@ class Scoreboard:
             "mismatches": self.mismatch_count,
             "first_mismatches": self.mismatches,
             "clean_samples": self.clean_samples,
+            "probe_samples": min(self.clean_samples, samples),
+            "stressed_samples": max(samples - self.clean_samples, 0),
+            "stalled_cycles": self.stalled_cycles,
+            "idle_input_cycles": self.idle_input_cycles,
             "latency_min": min(latencies, default=None),
             "latency_max": max(latencies, default=None),
             "ii_min": min(intervals, default=None),

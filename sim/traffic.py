@@ -51,6 +51,8 @@ class SourceModel:
             self._valid = clean or self._rng.random() >= self._gap
         if self._valid:
             return True, self._beats[self._next]
+        if not self.done:
+            self._scoreboard.idle_input_cycles += 1
         return False, self._rng.getrandbits(self._width)
 
     def edge(self, cycle: int, ready: bool) -> None:
@@ -93,3 +95,5 @@ class SinkModel:
         """
         if self._ready and valid:
             self._scoreboard.record_output(cycle, None if data is None else self._spec.unpack(data))
+        elif valid:
+            self._scoreboard.stalled_cycles += 1

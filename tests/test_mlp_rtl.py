@@ -34,15 +34,17 @@ def builds(mlp_file, tmp_path_factory):
     return get
 
 
-@pytest.mark.parametrize("reuse", [1, 2, 4, 8])
+@pytest.mark.parametrize("reuse", [pytest.param(1, marks=pytest.mark.slow), pytest.param(2, marks=pytest.mark.slow),
+                                   4, pytest.param(8, marks=pytest.mark.slow)])
 def test_mlp_bit_exact_in_verilator(builds, reuse):
     need("verilator")
     out = builds(reuse)
     r = cli("sim", out, "--samples", 10000, "--backpressure", 0.3, "--gap", 0.3)
     assert r.returncode == 0, r.stderr[-3000:]
-    res = json.loads((out / "sim" / "result.json").read_text())
+    res = json.loads((out / "sim" / "verilator" / "result.json").read_text())
     manifest = json.loads((out / "manifest.json").read_text())
     assert res["samples"] == 10000 and res["mismatches"] == 0 and res["passed"]
+    assert res["stressed_samples"] > 9900 and res["stalled_cycles"] > 1000  # stress on nearly every sample
     assert res["ii_min"] == res["ii_max"] == reuse == manifest["initiation_interval"]
     assert res["latency_min"] == res["latency_max"] == manifest["latency_cycles"]
     if reuse == 1:
@@ -61,7 +63,7 @@ def test_corrupted_expected_vector_fails_and_names_sample(builds, tmp_path):
     r = cli("sim", bad, "--samples", 5000)
     assert r.returncode == 1, r.stderr[-2000:]
     assert "sample 4321" in r.stderr
-    res = json.loads((bad / "sim" / "result.json").read_text())
+    res = json.loads((bad / "sim" / "verilator" / "result.json").read_text())
     assert not res["passed"] and res["first_mismatches"][0]["sample"] == 4321
 
 
@@ -89,7 +91,7 @@ def test_residual_mlp_bit_exact_in_verilator(tmp_path):
     assert r.returncode == 0, r.stderr
     r = cli("sim", out, "--samples", 2000, "--backpressure", 0.3, "--gap", 0.3)
     assert r.returncode == 0, r.stderr[-3000:]
-    res = json.loads((out / "sim" / "result.json").read_text())
+    res = json.loads((out / "sim" / "verilator" / "result.json").read_text())
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["skip_fifos"] and res["mismatches"] == 0 and res["samples"] == 2000
     assert res["ii_min"] == res["ii_max"] == 2

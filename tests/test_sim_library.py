@@ -171,7 +171,7 @@ def test_verilator_catches_corrupted_vector(build_dir, vectors, tmp_path):
     shutil.copytree(build_dir, bad_dir, ignore=shutil.ignore_patterns("sim"))
     np.save(bad_dir / "tb" / "outputs.npy", corrupted(outputs))
     # Same RTL: reuse the compiled model of the good build folder.
-    result = run_cocotb(bad_dir, "verilator", work_dir=build_dir / "sim" / "build_verilator")
+    result = run_cocotb(bad_dir, "verilator", work_dir=build_dir / "sim" / "verilator" / "build")
     assert_caught_corruption(result, outputs)
 
 
@@ -209,8 +209,8 @@ def test_unknown_simulator_and_broken_rtl_raise(build_dir, tmp_path):
 
 
 def test_write_result_is_sorted_json(tmp_path):
-    path = write_result(tmp_path, {"b": 1, "a": [1, 2]})
-    assert path == tmp_path / "sim" / "result.json"
+    path = write_result(tmp_path, {"b": 1, "a": [1, 2], "simulator": "icarus"})
+    assert path == tmp_path / "sim" / "icarus" / "result.json"
     assert path.read_text().startswith('{\n  "a": [')
-    assert json.loads(path.read_text()) == {"a": [1, 2], "b": 1}
+    assert json.loads(path.read_text()) == {"a": [1, 2], "b": 1, "simulator": "icarus"}
     assert [p.name for p in path.parent.iterdir()] == ["result.json"]

@@ -5,11 +5,12 @@ model:
   precision: fixed<16,6>            # default for unquantized tensors
   input_precision: fixed<8,3>       # type of a float model input with no quantizer
   reuse_factor: 1
-  clock_mhz: 200
+  clock_mhz: 200                    # target clock, recorded in the manifest for synthesis
   adder_levels_per_stage: 2         # pipelining: adder-tree levels between registers
 layers:
   dense_1:
-    precision: {weight: fixed<8,1>, bias: fixed<12,4>, result: fixed<10,4,RND,SAT>, accum: fixed<24,10>}
+    # quote types inside {...}: YAML splits a flow mapping at every comma
+    precision: {weight: "fixed<8,1>", bias: "fixed<12,4>", result: "fixed<10,4,RND,SAT>", accum: "fixed<24,10>"}
     reuse_factor: 4
 ```
 Unknown keys, bad values and (after import) unknown layer names are errors."""
@@ -69,7 +70,14 @@ class Config:
                               f"layers are: {', '.join(sorted(known)) or '(none)'}")
 
 
+def _cut_type_message(value, where: str) -> str:
+    return (f"{where}: the type {value!r} was cut at a comma: in a YAML flow mapping "
+            "({weight: ..., bias: ...}) quote every type, e.g. weight: \"fixed<8,1>\"")
+
+
 def _type(value, where: str) -> FixedType:
+    if isinstance(value, str) and "<" in value and ">" not in value:
+        raise ConfigError(_cut_type_message(value, where))
     try:
         return parse_type(value)
     except FixedTypeError as e:
@@ -85,7 +93,10 @@ def _positive_int(value, where: str) -> int:
 def _keys(d, allowed: set[str], where: str) -> dict:
     if not isinstance(d, dict):
         raise ConfigError(f"{where} must be a mapping, got {type(d).__name__}")
-    bad = sorted(set(d) - allowed)
+    for k, v in d.items():  # an unquoted type in a flow mapping splits at its commas
+        if isinstance(v, str) and "<" in v and ">" not in v:
+            raise ConfigError(_cut_type_message(v, f"{where}.{k}"))
+    bad = sorted(map(str, set(d) - allowed))
     if bad:
         raise ConfigError(f"unknown key(s) {', '.join(map(str, bad))} in {where}; "
                           f"allowed: {', '.join(sorted(allowed))}")

