@@ -121,6 +121,28 @@ def residual_qonnx(width=32, bits=6, seed=0, name="residual_mlp") -> onnx.ModelP
     return m.build("global_in", y, [1, 16], [1, 5])
 
 
+def float_mlp(sizes=(16, 8, 5), seed=0) -> onnx.ModelProto:
+    """A plain float ONNX MLP (MatMul, Add, Relu; no quantizers) with unnamed nodes, as many
+    exporters write them: it needs a precision config, and hwgen names its layers MatMul_0,
+    Add_0, Relu_0, MatMul_1, ..."""
+    rng = np.random.default_rng(seed)
+    nodes, inits, x = [], [], "input"
+    for k, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        w, b = f"w{k}", f"b{k}"
+        inits += [numpy_helper.from_array(rng.normal(0, 0.5, (n_in, n_out)).astype(np.float32), w),
+                  numpy_helper.from_array(rng.normal(0, 0.5, n_out).astype(np.float32), b)]
+        nodes += [helper.make_node("MatMul", [x, w], [f"mm{k}"]), helper.make_node("Add", [f"mm{k}", b], [f"z{k}"])]
+        x = f"z{k}"
+        if k < len(sizes) - 2:
+            nodes.append(helper.make_node("Relu", [x], [f"h{k}"]))
+            x = f"h{k}"
+    g = helper.make_graph(nodes, "float_mlp", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, sizes[0]])],
+                          [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, sizes[-1]])], initializer=inits)
+    model = helper.make_model(g, producer_name="hwgen.examples", opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    return model
+
+
 def grid_inputs(model: onnx.ModelProto, n: int, seed: int = 0) -> np.ndarray:
     """Random float inputs for the example models, on their input quantizer's grid (so
     QONNX's float arithmetic is exact) and covering its full range plus a little overflow."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from .errors import HwgenError
@@ -38,12 +39,17 @@ def _nearest_existing(p: Path) -> Path:
 
 
 def _check_creatable(p: Path, option: str, what: str) -> None:
-    """``p`` does not exist yet: its nearest existing ancestor must be a writable folder."""
+    """``p`` does not exist yet: something must be creatable in its nearest existing
+    ancestor. Permissions alone do not tell (root may write anywhere, yet not in /proc), so
+    a scratch folder is made there and removed."""
     base = _nearest_existing(p.parent)
     if not base.is_dir():
         raise HwgenError(f"{option} {p}: {base} is a file, so no {what} can be made under it; choose another path")
-    if not os.access(base, os.W_OK | os.X_OK):
-        raise HwgenError(f"{option} {p}: cannot create it, {base} is not writable; choose another path")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".hwgen-probe-", dir=base))
+    except OSError as e:
+        reason = "does not accept new files" if e.errno == errno.ENOENT else _REASONS.get(e.errno, "does not allow it")
+        raise HwgenError(f"{option} {p}: cannot create it, {base} {reason}; choose another path") from None
 
 
 def build_folder(out, option: str = "-o") -> Path:

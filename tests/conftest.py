@@ -17,11 +17,10 @@ _cache = tempfile.mkdtemp(prefix="hwgen-test-cache-")
 os.environ["HWGEN_CACHE_DIR"] = _cache
 atexit.register(shutil.rmtree, _cache, ignore_errors=True)
 
-SHARED_MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"
+MODELS = Path(__file__).resolve().parent / "data" / "models"
 
 
 @pytest.fixture(scope="session")
-def shared_models() -> Path:
-    if not SHARED_MODELS.is_dir():
-        pytest.skip(f"real model exports not found at {SHARED_MODELS}")
-    return SHARED_MODELS
+def real_models() -> Path:
+    """Real public exports, kept in the repository (see data/models/README.md)."""
+    return MODELS

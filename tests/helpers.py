@@ -19,7 +19,11 @@ def cli(*args, env=None, cwd=None):
 
 
 def need(simulator: str) -> None:
-    """Skip (with the reason) unless ``simulator`` can run here."""
+    """Skip (with the reason) unless ``simulator`` can run here; with
+    ``HWGEN_REQUIRE_SIMULATORS=1`` (as in CI, where every default simulator must be present)
+    a missing simulator fails instead."""
     ok, why = simulator_available(simulator)
     if not ok:
+        if os.environ.get("HWGEN_REQUIRE_SIMULATORS", "") not in ("", "0"):
+            pytest.fail(f"HWGEN_REQUIRE_SIMULATORS is set, but {why}")
         pytest.skip(why)

@@ -47,16 +47,16 @@ def test_residual_add_is_an_exact_integer_add():
     assert a.frac_bits != b.frac_bits, "the test model adds tensors on different grids"
 
 
-def test_real_qkeras_jettag_export(shared_models):
-    path = shared_models / "jettag_qkeras_16-64-32-32-5.onnx"
+def test_real_qkeras_jettag_export(real_models):
+    path = real_models / "jettag_qkeras_16-64-32-32-5.onnx"
     graph = hwgen.load(path, input_precision="fixed<16,6>")
     rng = np.random.default_rng(0)
     x = (rng.integers(-2**15, 2**15, size=(200, 16)) / 2**10).astype(np.float32)
     np.testing.assert_array_equal(hwgen.predict(graph, x), qonnx_execute(onnx.load(path), x))
 
 
-def test_real_brevitas_tfc_export(shared_models):
-    path = shared_models / "tfc_2w2a.onnx"
+def test_real_brevitas_tfc_export(real_models):
+    path = real_models / "tfc_2w2a.onnx"
     graph = hwgen.load(path)
     rng = np.random.default_rng(1)
     x = (rng.integers(0, 256, size=(100, 1, 28, 28)) / 255.0).astype(np.float32)
