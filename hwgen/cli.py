@@ -37,6 +37,9 @@ class _Group(click.Group):
         try:
             code = super().main(args=args, prog_name=prog_name or "hwgen", standalone_mode=False, **extra)
         except click.exceptions.UsageError as e:
+            if type(e).__name__ == "NoArgsIsHelpError":  # plain `hwgen`: the help, as asked
+                click.echo(e.format_message())
+                sys.exit(0)
             where = f" (see: {e.ctx.command_path} --help)" if e.ctx is not None else ""
             _say_error(f"{e.format_message()}{where}")
             sys.exit(2)
@@ -200,13 +203,11 @@ def predict(model, input_path, output_path, raw, config, input_precision):
 @_inprec_opt
 def build(model, out, reuse_factor, adder_levels, top, tb_samples, seed, no_cache, config, input_precision):
     """Compile MODEL to Verilog, manifest, README and testbench in folder OUT."""
-    from .hw.verilog import KEYWORDS, plain_identifier
+    from .hw.emit import check_top_name
     from .paths import build_folder, existing_file
     if tb_samples < 1:
         raise HwgenError("--tb-samples must be >= 1")
-    if not plain_identifier(top):
-        why = "a Verilog keyword" if top in KEYWORDS else "not a plain Verilog identifier"
-        raise HwgenError(f"--top {top!r} is {why}; use letters, digits and _ (e.g. hwgen_top)")
+    check_top_name(top)
     existing_file(model, "model file")
     build_folder(out)
     from .flow import build_model

@@ -109,10 +109,16 @@ def yowasp_compiled(tool: Tool) -> bool | None:
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path):
+def _file_lock(path: Path, on_wait=None):
+    """An exclusive lock on ``path``; ``on_wait()`` is called once if another process holds it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -132,7 +138,9 @@ def warm_up(tool: Tool, progress=None) -> None:
     say = progress or (lambda message: None)
     program = find(tool)
     try:
-        lock = _file_lock(yowasp_cache_dir() / f".hwgen-{tool.yowasp_package}.lock")
+        lock = _file_lock(yowasp_cache_dir() / f".hwgen-{tool.yowasp_package}.lock",
+                          lambda: say(f"waiting for another process that is preparing {tool.name} (YoWASP's "
+                                      "one-time compile, about a minute)"))
         lock.__enter__()
     except OSError:
         lock = None  # an unwritable cache: YoWASP will say so itself

@@ -17,7 +17,7 @@ from ..errors import HwgenError
 from ..graph import Graph, TensorType
 from .top import DEFAULT_ADDER_LEVELS, StagePlan, Top, plan_stages, schedule
 from . import ipfolder
-from .top import _ident
+from .top import identifier
 from .verilog import KEYWORDS, VerilogModule, plain_identifier, plain_names, split_modules, to_verilog
 
 MANIFEST_VERSION = 1
@@ -165,10 +165,9 @@ def module_notes(graph: Graph, stages: list[StagePlan], top_name: str) -> dict[s
         layers = ", ".join(f"{n.name} ({n.op.kind})" for n in st.nodes) or st.name
         what = {"dense": f"dense stage, reuse factor {st.reuse}", "add": "join (residual add)",
                 "elementwise": "elementwise stage"}[st.kind]
-        notes[f"{top_name}_stage{k}_{_ident(st.name)}"] = f"{what}: {layers}"
+        notes[f"{top_name}_stage{k}_{identifier(st.name)}"] = f"{what}: {layers}"
     for k, j in sorted(schedule(stages).fifos):
         notes[f"{top_name}_fifo{k}_{j}"] = f"skip FIFO in front of input {j} of stage {k}"
-        notes[f"{top_name}_fifo{k}_{j}_unbuffered"] = f"storage of the skip FIFO in front of input {j} of stage {k}"
     return notes
 
 

@@ -287,7 +287,7 @@ class Top(wiring.Component):
         m = Module()
         comps = [build_stage(self.graph, st) for st in self.stages]
         for k, c in enumerate(comps):
-            m.submodules[f"stage{k}_{_ident(self.stages[k].name)}"] = c
+            m.submodules[f"stage{k}_{identifier(self.stages[k].name)}"] = c
         # One input beat per II cycles at most: a stage faster than the slowest one (a smaller
         # R, or no dense layer at all) would otherwise take samples early, queue them, and
         # give later samples a longer latency than the first.
@@ -356,5 +356,6 @@ class _Sink:
     ready: object
 
 
-def _ident(name: str) -> str:
+def identifier(name: str) -> str:
+    """``name`` with every character that is not a letter or digit replaced by ``_``."""
     return "".join(ch if ch.isalnum() else "_" for ch in name)
