@@ -15,18 +15,11 @@ from pathlib import Path
 
 import click
 
+from . import __version__
 from .errors import DesignMismatch, HwgenError
 
 _DEBUG = {"on": False}
 SIMULATOR_CHOICE = click.Choice(["verilator", "icarus", "amaranth"])
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return version("hwgen")
-    except PackageNotFoundError:
-        return "0.0.0+source"
 
 
 class _Group(click.Group):
@@ -104,7 +97,7 @@ def _crash_report() -> str | None:
         handle, path = tempfile.mkstemp(prefix=f"hwgen-crash-{time.strftime('%Y%m%d-%H%M%S')}-",
                                         suffix=".txt")
         with os.fdopen(handle, "w") as f:
-            f.write(f"hwgen {_version()}, Python {sys.version.split()[0]}\n"
+            f.write(f"hwgen {__version__}, Python {sys.version.split()[0]}\n"
                     f"command: {' '.join(sys.argv)}\n\n{traceback.format_exc()}")
         return path
     except OSError:

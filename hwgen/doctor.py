@@ -56,7 +56,7 @@ def _icarus() -> ToolStatus:
     from .sim import simulator_available
     ok, why = simulator_available("icarus")
     if not ok:
-        return ToolStatus("icarus", False, False, f"{why}; {tools.iverilog_hint()}")
+        return ToolStatus("icarus", False, False, why)
     binary = shutil.which("iverilog")
     result = subprocess.run([binary, "-V"], capture_output=True, text=True)
     first = (result.stdout or result.stderr).strip().splitlines()[:1] or ["unknown version"]

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..tools import iverilog_hint
 from . import amaranth_sim
 from .bench import Bench
 from .config import BenchConfig, CompareJob
@@ -97,7 +98,7 @@ def simulator_available(name: str) -> tuple[bool, str]:
     if missing:
         hint = ""
         if name == "icarus":
-            hint = "; install Icarus Verilog: apt-get install iverilog (Debian/Ubuntu) or brew install icarus-verilog"
+            hint = f"; {iverilog_hint()}"
         elif "c++" in missing or "make" in missing:
             hint = "; install a C++ compiler and make: apt-get install g++ make"
         return False, f"{name}: not found on PATH: {', '.join(missing)}{hint}"

@@ -15,9 +15,8 @@ import numpy as np
 from .. import cache, golden, paths, tools
 from ..errors import HwgenError
 from ..graph import Graph, TensorType
-from .top import DEFAULT_ADDER_LEVELS, StagePlan, Top, plan_stages, schedule
 from . import ipfolder
-from .top import identifier
+from .top import DEFAULT_ADDER_LEVELS, StagePlan, Top, identifier, plan_stages, schedule
 from .verilog import KEYWORDS, VerilogModule, plain_identifier, plain_names, split_modules, to_verilog
 
 MANIFEST_VERSION = 1
