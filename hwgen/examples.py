@@ -106,6 +106,21 @@ def tfc_qonnx(weight_bits=1, act_bits=1, batchnorm=True, seed=0, hidden=(64, 64,
     return m.build("global_in", x, [1, 1, 28, 28], [1, 10])
 
 
+def bnn_quant1_qonnx(sizes=(16, 32, 24, 4), seed=0) -> onnx.ModelProto:
+    """A binarized MLP written the QKeras/chisel4ml way: weights and hidden activations are
+    1-bit *signed* ``Quant`` nodes, which qonnx executes as bipolar {-1, +1} (values >= 0
+    become +1), not as the {-1, 0} a 1-bit two's complement number holds."""
+    m = _Model("bnn_quant1", seed)
+    x = m.quant("global_in", 4, 1)
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        w = m.rng.normal(0.0, 1.0, size=(n_in, n_out))
+        x = m.node("MatMul", [x, m.quant(m.const(w, "w"), 1, 0)])
+        if i < len(sizes) - 2:
+            bias = np.round(m.rng.normal(0, 1.0, n_out) * 2) / 2  # on the accumulator grid
+            x = m.quant(m.node("Add", [x, m.const(bias, "bias")]), 1, 0)
+    return m.build("global_in", x, [1, sizes[0]], [1, sizes[-1]])
+
+
 def residual_qonnx(width=32, bits=6, seed=0, name="residual_mlp") -> onnx.ModelProto:
     """An MLP with a residual Add between two quantized tensors of different scales."""
     m = _Model(name, seed)

@@ -325,3 +325,16 @@ def test_random_networks_match_golden(seed):
     assert r["passed"], (seed, r["failures"], r["first_mismatches"][:2])
     assert r["latency_min"] == r["latency_max"] == top.latency
     assert r["ii_max"] == top.ii == max(n.reuse_factor for n in g.nodes)
+
+
+@pytest.mark.parametrize("reuse", [1, 3])
+def test_one_bit_signed_quant_network_in_hardware(reuse):
+    """Bipolar activations from 1-bit signed Quant nodes (thresholds to {-1, +1}) and a last
+    layer whose real range is signed although every weight is negative."""
+    from test_qonnx_import import negative_last_weights
+    g = hwgen.load(negative_last_weights(examples.bnn_quant1_qonnx(seed=9)))
+    for n in g.nodes:
+        n.reuse_factor = reuse
+    top, r = amaranth_check(g, n=120, seed=reuse)
+    assert r["passed"], (r["failures"], r["first_mismatches"][:2])
+    assert r["latency_min"] == r["latency_max"] == top.latency

@@ -17,7 +17,34 @@ MODELS = {
     "tfc_binary_bn_bipolar": lambda: examples.tfc_qonnx(weight_bits=1, act_bits=1, batchnorm=True, seed=5),
     "tfc_ternary_bn": lambda: examples.tfc_qonnx(weight_bits=2, act_bits=2, batchnorm=True, seed=6),
     "residual_add": lambda: examples.residual_qonnx(seed=7),
+    "bnn_1bit_signed_quant": lambda: examples.bnn_quant1_qonnx(seed=8),
+    "bnn_1bit_signed_quant_negative_weights": lambda: negative_last_weights(examples.bnn_quant1_qonnx(seed=9)),
 }
+
+
+def negative_last_weights(model):
+    """All weights of the last layer negative: with bipolar inputs typed {-1, 0} the layer
+    would look unsigned (the real range is -n..n), which is the bug this model guards."""
+    from onnx import numpy_helper
+    last = [t.name for t in model.graph.initializer if t.name.startswith("w")][-1]
+    for t in model.graph.initializer:
+        if t.name == last:
+            t.CopyFrom(numpy_helper.from_array(-np.abs(numpy_helper.to_array(t)), last))
+    return model
+
+
+def assert_every_value_fits_its_type(graph, raw_inputs):
+    """Run the golden model node by node and check each tensor against its type's range:
+    a type derived from a bit width rather than from the values (a bipolar tensor typed
+    {-1, 0}, say) shows up here even where the final output happens to agree."""
+    env = dict(zip(graph.inputs, [raw_inputs]))
+    for node in graph.nodes:
+        outs = node.op.golden([env[t] for t in node.inputs], [graph.types[t] for t in node.inputs])
+        for name, value in zip(node.outputs, outs):
+            t = graph.types[name].ftype
+            lo, hi = int(np.min(value)), int(np.max(value))
+            assert t.min_raw <= lo and hi <= t.max_raw, f"{node.name}: values {lo}..{hi} outside {t}"
+            env[name] = value
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -30,6 +57,17 @@ def test_predict_equals_qonnx_exactly(name):
     assert got.dtype == expected.dtype
     np.testing.assert_array_equal(got, expected)
     assert len(np.unique(got)) > 10, "outputs should vary across samples"
+    from hwgen.golden import quantize_inputs
+    assert_every_value_fits_its_type(graph, quantize_inputs(graph, x)[0])
+
+
+def test_one_bit_signed_quant_is_bipolar():
+    """qonnx executes a 1-bit signed Quant as {-1, +1}: the tensor's type must hold +1."""
+    graph = hwgen.load(examples.bnn_quant1_qonnx(seed=8))
+    for node in graph.nodes:
+        if node.op.kind == "threshold":
+            t = graph.types[node.outputs[0]].ftype
+            assert t.min_raw <= -1 and t.max_raw >= 1, t
 
 
 def test_batchnorm_bipolar_becomes_thresholds():

@@ -129,9 +129,16 @@ class QuantSpec:
             y = int_quant(x, scale, np.float32(0), bits, int(self.signed), int(self.narrow), self.rounding_mode)
         return np.rint(np.asarray(y, dtype=np.float64) / float(self.scale)).astype(np.int64)
 
+    @property
+    def bipolar(self) -> bool:
+        """{-1, +1} levels: BipolarQuant, and a 1-bit *signed* Quant, which qonnx executes
+        as bipolar (values >= 0 become +1) rather than as a 1-bit two's complement {-1, 0}."""
+        return self.kind == "BipolarQuant" or (self.bits == 1 and self.signed)
+
     def out_type(self) -> FixedType:
+        """The type of the levels: it must hold every level, so bipolar values take 2 bits."""
         frac = -int(np.log2(self.scale))
-        if self.kind == "BipolarQuant":
+        if self.bipolar:
             return FixedType(True, 2, 2 - frac)
         return FixedType(self.signed, self.bits, self.bits - frac)
 
