@@ -150,3 +150,66 @@ def test_nan_input_is_refused():
     x[1, 4] = np.nan
     with pytest.raises(hwgen.HwgenError, match="NaN"):
         hwgen.predict(graph, x)
+
+
+def with_unsupported_ops(model):
+    """``model`` with a Conv on its input and two MaxPools after it, feeding nothing."""
+    inp = model.graph.input[0].name
+    model.graph.initializer.append(onnx.numpy_helper.from_array(np.ones((1, 1, 1, 1), np.float32), "k"))
+    model.graph.node.extend([
+        onnx.helper.make_node("Reshape", [inp, "shape4"], ["img"], name="to_image"),
+        onnx.helper.make_node("Conv", ["img", "k"], ["conv"], name="my_conv"),
+        onnx.helper.make_node("MaxPool", ["conv"], ["pool1"], name="pool_a", kernel_shape=[1, 1]),
+        onnx.helper.make_node("MaxPool", ["pool1"], ["pool2"], name="pool_b", kernel_shape=[1, 1])])
+    model.graph.initializer.append(onnx.numpy_helper.from_array(np.array([1, 1, 4, 4], np.int64), "shape4"))
+    return model
+
+
+def test_unsupported_ops_are_all_refused_before_shape_inference(monkeypatch):
+    import hwgen.frontend.qonnx as importer
+
+    def no_cleanup(model):
+        raise AssertionError("shape inference ran before the op check")
+    monkeypatch.setattr(importer, "_cleanup", no_cleanup)
+    with pytest.raises(hwgen.UnsupportedModelError) as e:
+        hwgen.load(with_unsupported_ops(examples.mlp_qonnx(sizes=(16, 5), seed=0)))
+    msg = str(e.value)
+    assert "Conv (1 node, first 'my_conv')" in msg and "MaxPool (2 nodes, first 'pool_a')" in msg
+
+
+def test_ops_on_constants_only_are_not_refused_early():
+    """Brevitas exports compute some constants with ops hwgen has no use for (Pow, here);
+    cleanup folds them, so only ops on the data path are refused before it."""
+    model = examples.mlp_qonnx(sizes=(16, 5), seed=0)
+    scale = next(t for t in model.graph.initializer if t.name.startswith("scale"))
+    model.graph.initializer.append(onnx.numpy_helper.from_array(np.float32(1.0), "one"))
+    model.graph.node.insert(0, onnx.helper.make_node("Pow", [scale.name, "one"], ["scale_pow"], name="pow"))
+    for n in model.graph.node[1:]:
+        n.input[:] = ["scale_pow" if i == scale.name else i for i in n.input]
+    graph = hwgen.load(model)
+    x = examples.grid_inputs(model, 20)
+    np.testing.assert_array_equal(hwgen.predict(graph, x), qonnx_execute(examples.mlp_qonnx(sizes=(16, 5), seed=0), x))
+
+
+@pytest.mark.parametrize("batch", [789444, "N", 0])
+def test_any_declared_batch_dimension(batch):
+    reference = examples.mlp_qonnx(sizes=(16, 8, 5), seed=2)
+    model = examples.mlp_qonnx(sizes=(16, 8, 5), seed=2)
+    for value in (model.graph.input[0], model.graph.output[0]):
+        dim = value.type.tensor_type.shape.dim[0]
+        if isinstance(batch, str):
+            dim.dim_param = batch
+        else:
+            dim.dim_value = batch
+    x = examples.grid_inputs(reference, 30)
+    np.testing.assert_array_equal(hwgen.predict(hwgen.load(model), x), hwgen.predict(hwgen.load(reference), x))
+
+
+def test_initializers_listed_as_graph_inputs():
+    """Exports from before ONNX IR 4 list every initializer as a graph input too."""
+    reference = examples.mlp_qonnx(sizes=(16, 8, 5), seed=2)
+    model = examples.mlp_qonnx(sizes=(16, 8, 5), seed=2)
+    for t in model.graph.initializer:
+        model.graph.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+    x = examples.grid_inputs(reference, 30)
+    np.testing.assert_array_equal(hwgen.predict(hwgen.load(model), x), hwgen.predict(hwgen.load(reference), x))

@@ -81,11 +81,73 @@ def import_onnx(model, config: Config | None = None, input_precision: FixedType 
         model = load_model(source)
         name = name or source.name
     digest = hashlib.sha256(model.SerializeToString(deterministic=True)).hexdigest()
-    wrapper = _cleanup(model)
+    # Refuse what hwgen cannot compile before qonnx's shape inference, which can take
+    # minutes on a large model.
+    _check_ops(model.graph, before_cleanup=True)
+    wrapper = _cleanup(_per_sample_model(model))
     imp = _Importer(wrapper, config or Config(), input_precision)
     graph = imp.run()
     graph.source = {"name": name or "model", "sha256": digest}
     return graph
+
+
+#: ops qonnx's cleanup may fold away (shape glue computed from constants): not refused
+#: before cleanup, only after it if they survive
+_FOLDABLE_OPS = {"Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice",
+                 "ConstantOfShape", "Range", "Expand", "Size", "ReduceProd", "Equal", "Where"}
+
+
+def supported_ops() -> set[str]:
+    """ONNX/QONNX op types the importer maps onto hwgen ops or float steps."""
+    handled = {name[3:] for name in dir(_Importer) if name.startswith("op_")}
+    return handled | PER_SAMPLE_FLOAT_OPS | {"Constant"}
+
+
+def _data_dependent(graph) -> set[str]:
+    """Tensors computed from the model's real input (not from constants alone)."""
+    inits = {t.name for t in graph.initializer}
+    live = {i.name for i in graph.input if i.name not in inits}
+    for node in graph.node:  # ONNX lists nodes in topological order
+        if any(t in live for t in node.input):
+            live.update(node.output)
+    return live
+
+
+def _check_ops(graph, before_cleanup: bool, skip=frozenset()) -> None:
+    """Refuse every unsupported op at once, naming each op type with its count and first node.
+
+    Before cleanup, ops on constants only (folded by cleanup) and shape glue are let through."""
+    known = supported_ops() | (_FOLDABLE_OPS if before_cleanup else set())
+    live = _data_dependent(graph) if before_cleanup else None
+    bad: dict[str, list[str]] = {}
+    for node in graph.node:
+        if node.name in skip or node.op_type in known:
+            continue
+        if live is not None and not any(t in live for t in node.input):
+            continue
+        bad.setdefault(node.op_type, []).append(node.name or "(unnamed)")
+    if bad:
+        parts = [f"{op} ({len(names)} node{'s' if len(names) > 1 else ''}, first {names[0]!r})"
+                 for op, names in sorted(bad.items())]
+        raise UnsupportedModelError(f"unsupported op{'s' if len(bad) > 1 else ''}: {'; '.join(parts)}; "
+                                    f"hwgen supports {', '.join(sorted(supported_ops()))}")
+
+
+def _per_sample_model(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The model with batch size 1 on its inputs and outputs, whatever the export declared
+    (a symbolic batch, or the size of the training set), and without stale inferred shapes:
+    hwgen compiles one sample, and the golden model batches on its own."""
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    inits = {t.name for t in model.graph.initializer}
+    for value in list(model.graph.input) + list(model.graph.output):
+        if value.name in inits:
+            continue
+        dims = value.type.tensor_type.shape.dim
+        if len(dims) >= 2 or (len(dims) == 1 and not dims[0].dim_value):
+            dims[0].Clear()
+            dims[0].dim_value = 1
+    del model.graph.value_info[:]
+    return model
 
 
 def _cleanup(model: onnx.ModelProto):
@@ -237,6 +299,7 @@ class _Importer:
                                         f"{len(real_inputs)}")
         for i in real_inputs:
             self.values[i.name] = FloatSeg(None, input_name=i.name, input_shape=self.shape(i.name))
+        _check_ops(g, before_cleanup=False, skip=self.skip)
         for node in g.node:
             if node.name in self.skip:
                 continue
