@@ -121,6 +121,36 @@ def bnn_quant1_qonnx(sizes=(16, 32, 24, 4), seed=0) -> onnx.ModelProto:
     return m.build("global_in", x, [1, sizes[0]], [1, sizes[-1]])
 
 
+def float_scale_mlp_qonnx(sizes=(16, 24, 12, 5), weight_bits=4, act_bits=4, in_bits=8, seed=0,
+                          per_channel=True, batchnorm=False) -> onnx.ModelProto:
+    """A Brevitas-style MLP with float scales (``Int8ActPerTensorFloat``,
+    ``Int8WeightPerTensorFloat`` and per-channel weight scales): a signed input quantizer,
+    4-bit weights with one float scale per output channel, a float bias, ReLU (or BatchNorm)
+    and an unsigned activation quantizer with a float scale, ending in a float result."""
+    m = _Model("float_scale_mlp", seed)
+
+    def quant(x, bits, scale, signed=True):
+        return m.node("Quant", [x, m.const(scale, "scale"), m.const(0.0, "zeropt"), m.const(float(bits), "bits")],
+                      domain=_QONNX_DOMAIN, signed=int(signed), narrow=int(signed), rounding_mode="ROUND")
+
+    x = quant("global_in", in_bits, np.float32(0.0235))
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        w = m.rng.normal(0.0, 0.4, size=(n_in, n_out))
+        qmax = 2 ** (weight_bits - 1) - 1
+        wscale = (np.abs(w).max(axis=0, keepdims=True) if per_channel else np.abs(w).max()) / qmax
+        x = m.node("MatMul", [x, quant(m.const(w, "w"), weight_bits, np.asarray(wscale, np.float32))])
+        x = m.node("Add", [x, m.const(m.rng.normal(0, 0.3, n_out), "bias")])
+        if i == len(sizes) - 2:
+            break
+        if batchnorm:
+            x = m.node("BatchNormalization", [x, m.const(m.rng.uniform(0.5, 1.5, n_out), "gamma"),
+                                              m.const(m.rng.normal(0, 0.2, n_out), "beta"),
+                                              m.const(m.rng.normal(0, 0.2, n_out), "mean"),
+                                              m.const(m.rng.uniform(0.5, 2.0, n_out), "var")], epsilon=1e-5)
+        x = quant(m.node("Relu", [x]), act_bits, np.float32(m.rng.uniform(0.05, 0.2)), signed=False)
+    return m.build("global_in", x, [1, sizes[0]], [1, sizes[-1]])
+
+
 def residual_qonnx(width=32, bits=6, seed=0, name="residual_mlp") -> onnx.ModelProto:
     """An MLP with a residual Add between two quantized tensors of different scales."""
     m = _Model(name, seed)

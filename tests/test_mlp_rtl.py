@@ -96,3 +96,21 @@ def test_residual_mlp_bit_exact_in_verilator(tmp_path):
     assert manifest["skip_fifos"] and res["mismatches"] == 0 and res["samples"] == 2000
     assert res["ii_min"] == res["ii_max"] == 2
     assert res["latency_min"] == res["latency_max"] == manifest["latency_cycles"]
+
+
+@pytest.mark.parametrize("batchnorm", [False, True])
+def test_float_scale_mlp_bit_exact_in_verilator(tmp_path, batchnorm):
+    """Brevitas-style float scales (per-channel weight scales, float bias, BatchNorm) become
+    integer layers and thresholds, which the RTL computes bit for bit."""
+    need("verilator")
+    model = tmp_path / "float_scales.onnx"
+    onnx.save(examples.float_scale_mlp_qonnx(seed=3, batchnorm=batchnorm), model)
+    out = tmp_path / "build"
+    r = cli("build", model, "-o", out, "-r", 2, "--tb-samples", 1000)
+    assert r.returncode == 0, r.stderr
+    r = cli("sim", out, "--samples", 1000)
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads((out / "sim" / "verilator" / "result.json").read_text())
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert res["mismatches"] == 0 and res["samples"] == 1000 and res["stressed_samples"] > 900
+    assert [layer["op"] for layer in manifest["layers"]] == ["dense", "threshold", "dense", "threshold", "dense"]

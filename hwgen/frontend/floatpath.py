@@ -93,41 +93,52 @@ class FloatProgram:
 
 @dataclass
 class QuantSpec:
-    """A QONNX ``Quant``/``BipolarQuant`` with power-of-two scale, as raw-integer semantics."""
+    """A QONNX ``Quant``/``BipolarQuant`` with zero point 0, as raw-integer semantics.
+
+    ``scale`` is a Python float when it is one power of two: the levels are then a
+    fixed-point type of that grid. Any other scale (a float, or one per channel) is kept as a
+    float32 array of the node's scale shape: the levels are plain integers and the scale
+    travels with the tensor (see :class:`~hwgen.frontend.qonnx.IntT`) to the next float step."""
 
     kind: str                 # "Quant" or "BipolarQuant"
-    scale: float
+    scale: float | np.ndarray
     bits: int = 1
     signed: bool = True
     narrow: bool = False
     rounding_mode: str = "ROUND"
+
+    @property
+    def float_scale(self) -> bool:
+        """True when the scale is not one power of two (so the levels carry it along)."""
+        return isinstance(self.scale, np.ndarray)
 
     def levels(self, x: np.ndarray) -> np.ndarray:
         """Integer levels exactly as qonnx computes them (its output divided by the scale).
 
         For float32 input this runs qonnx's own steps up to the rounding (divide by the
         scale, clamp with bounds cast as qonnx casts them, qonnx's rounding function) and stops
-        there: with a power-of-two scale the remaining multiply and divide are exact, so the
-        integers are the same and three passes over the data are saved."""
+        there: the integers before qonnx multiplies the scale back are the levels, and three
+        passes over the data are saved."""
         from qonnx.custom_op.general.bipolar_quant import binary_quant
         from qonnx.custom_op.general.intquant import int_quant, max_int, min_int, resolve_rounding_mode
 
-        scale = np.float32(self.scale)
+        scale = np.asarray(self.scale, dtype=np.float32)
         if self.kind == "BipolarQuant":
             return np.where(x >= 0.0, 1, -1).astype(np.int64) if x.dtype == np.float32 else \
-                np.rint(np.asarray(binary_quant(x, scale), dtype=np.float64) / float(self.scale)).astype(np.int64)
+                np.rint(np.asarray(binary_quant(x, scale), dtype=np.float64) / scale).astype(np.int64)
         bits = np.float32(self.bits)
-        if x.dtype == np.float32 and not (self.bits == 1 and self.signed):
-            with np.errstate(over="ignore"):  # huge inputs become inf and clamp, as in qonnx
-                y = x / scale
-            lo = np.asarray(min_int(int(self.signed), int(self.narrow), bits)).astype(np.float32)
-            hi = np.asarray(max_int(int(self.signed), int(self.narrow), bits)).astype(np.float32)
-            y = np.where(y > hi, hi, y)
-            y = np.where(y < lo, lo, y)
-            return resolve_rounding_mode(self.rounding_mode)(y).astype(np.int64)
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            if x.dtype == np.float32 and not (self.bits == 1 and self.signed):
+                y = x / scale      # huge inputs become inf and clamp, as in qonnx
+                lo = np.asarray(min_int(int(self.signed), int(self.narrow), bits)).astype(np.float32)
+                hi = np.asarray(max_int(int(self.signed), int(self.narrow), bits)).astype(np.float32)
+                y = np.where(y > hi, hi, y)
+                y = np.where(y < lo, lo, y)
+                return resolve_rounding_mode(self.rounding_mode)(y).astype(np.int64)
+            if x.dtype == np.float32:  # 1-bit signed: bipolar, as qonnx's int_quant does it
+                return np.where(x / scale + np.float32(0) >= 0.0, 1, -1).astype(np.int64)
             y = int_quant(x, scale, np.float32(0), bits, int(self.signed), int(self.narrow), self.rounding_mode)
-        return np.rint(np.asarray(y, dtype=np.float64) / float(self.scale)).astype(np.int64)
+        return np.rint(np.asarray(y, dtype=np.float64) / scale.astype(np.float64)).astype(np.int64)
 
     @property
     def bipolar(self) -> bool:
@@ -136,8 +147,9 @@ class QuantSpec:
         return self.kind == "BipolarQuant" or (self.bits == 1 and self.signed)
 
     def out_type(self) -> FixedType:
-        """The type of the levels: it must hold every level, so bipolar values take 2 bits."""
-        frac = -int(np.log2(self.scale))
+        """The type of the levels: it must hold every level, so bipolar values take 2 bits.
+        With a float scale the levels are integers (the scale is carried separately)."""
+        frac = 0 if self.float_scale else -int(np.log2(self.scale))
         if self.bipolar:
             return FixedType(True, 2, 2 - frac)
         return FixedType(self.signed, self.bits, self.bits - frac)

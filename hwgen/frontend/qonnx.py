@@ -40,11 +40,19 @@ class Const:
 class QConst:
     raw: np.ndarray
     ftype: FixedType
+    #: float32 scale (scalar or broadcastable array) of a Quant with a float scale: the real
+    #: value is ``to_float(raw, ftype) * scale``
+    scale: np.ndarray | None = None
 
 
 @dataclass
 class IntT:
+    """A graph tensor of exact integers; with ``scale``, its real value is the tensor's
+    fixed-point value times that float32 scale (one value, or one per channel on the last
+    axis), which the next float step applies."""
+
     tensor: str
+    scale: np.ndarray | None = None
 
 
 @dataclass
@@ -207,6 +215,7 @@ class _Importer:
         self.values: dict[str, object] = {}
         self.graph = Graph(inputs=[], outputs=[])
         self.skip: set[str] = set()
+        self.scale_count = 0
         self.opset = next((o.version for o in model.model.opset_import if o.domain in ("", "ai.onnx")), 13)
         self.consumers: dict[str, list] = {}
         for n in self.onnx_graph.node:
@@ -281,7 +290,10 @@ class _Importer:
         self.graph.types[tensor] = TensorType(shape, ftype)
         self.graph.input_transform = InputTransform(FloatProgram(seg.steps, self.opset), quant, ftype,
                                                    tuple(seg.input_shape[1:]))
-        self.values[tensor] = IntT(tensor)
+        scale = None
+        if quant is not None and quant.float_scale:
+            scale = self.channel_scale(quant.scale, shape, None)
+        self.values[tensor] = IntT(tensor, scale)
         return tensor
 
     def layer_list(self) -> tuple[tuple[str, str], ...]:
@@ -322,6 +334,8 @@ class _Importer:
 
     def finish_output(self, name: str) -> None:
         v = self.value(name)
+        if isinstance(v, IntT) and v.scale is not None:
+            v = self.as_float(v)
         if isinstance(v, IntT):
             self.graph.outputs.append(v.tensor)
             self.graph.output_transform = OutputTransform(FloatProgram([], self.opset),
@@ -334,6 +348,29 @@ class _Importer:
             raise UnsupportedModelError("the model output does not depend on any quantized "
                                         "computation; nothing to build")
 
+    # --- float scales --------------------------------------------------------------------
+    def channel_scale(self, scale: np.ndarray, shape: tuple[int, ...], node) -> np.ndarray:
+        """A Quant's float scale as one value (shape ``()``) or one per channel (last axis)."""
+        scale = np.asarray(scale, dtype=np.float32)
+        flat = scale.reshape(-1)
+        if flat.size == 1 or np.all(flat == flat[0]):
+            return flat[:1].reshape(())
+        if shape and flat.size == shape[-1] and scale.shape[-1] == shape[-1]:
+            return flat.copy()
+        where = _node_desc(node) if node is not None else "the input quantizer"
+        raise UnsupportedModelError(f"{where}: a scale of shape {list(scale.shape)} is neither one value "
+                                    f"nor one per channel of a tensor of shape {list(shape)}")
+
+    def as_float(self, v: IntT) -> FloatSeg:
+        """The float segment that starts at integer tensor ``v``: its float scale, if it has
+        one, is the first step (a Mul by the float32 constant, as qonnx multiplies it)."""
+        if v.scale is None:
+            return FloatSeg(v.tensor)
+        self.scale_count += 1
+        const, out = f"__scale{self.scale_count}", f"{v.tensor}__scaled{self.scale_count}"
+        mul = helper.make_node("Mul", [v.tensor, const], [out], name=f"scale_of_{v.tensor}")
+        return FloatSeg(v.tensor, [FloatStep(mul, v.tensor, {const: np.asarray(v.scale, dtype=np.float32)})])
+
     # --- float steps ---------------------------------------------------------------------
     def float_step(self, node, data_input: str | None = None) -> None:
         """Append ``node`` to the float segment of its (single) tensor input."""
@@ -345,7 +382,7 @@ class _Importer:
         data = data_input or tensor_inputs[0]
         v = self.value(data)
         if isinstance(v, IntT):
-            v = FloatSeg(v.tensor)
+            v = self.as_float(v)
         elif not isinstance(v, FloatSeg):
             raise UnsupportedModelError(f"{_node_desc(node)}: unexpected constant input")
         consts = {i: self.values[i].value for i in node.input if i and i != data}
@@ -373,13 +410,13 @@ class _Importer:
             rmode = rmode.decode() if isinstance(rmode, bytes) else str(rmode)
             spec = QuantSpec("Quant", 1.0, int(b), bool(attrs.get("signed", 1)),
                              bool(attrs.get("narrow", 0)), rmode.upper())
-        if not is_power_of_two(scale):
-            raise UnsupportedModelError(
-                f"{_node_desc(node)}: scale {np.asarray(scale).ravel()[:4]} is not one power of two; "
-                "hwgen maps only power-of-two scales exactly onto fixed point. Export with "
-                "power-of-two scaling (Brevitas: scaling_impl with restrict_scaling_type=POWER_OF_TWO, "
-                "QKeras: alpha=1 or 'auto_po2')")
-        spec.scale = float(np.asarray(scale).flat[0])
+        scale = np.asarray(scale, dtype=np.float32)
+        if not np.all(np.isfinite(scale)) or np.any(scale <= 0):
+            raise UnsupportedModelError(f"{_node_desc(node)}: scale must be positive and finite, "
+                                        f"got {scale.ravel()[:4]}")
+        # One power of two maps onto a fixed-point grid; any other scale travels with the
+        # integer levels to the next float step (and from there into thresholds).
+        spec.scale = float(scale.flat[0]) if is_power_of_two(scale) else scale
         return spec
 
     def op_Quant(self, node):
@@ -394,26 +431,28 @@ class _Importer:
         v = self.value(node.input[0])
         if isinstance(v, Const):
             raw = spec.levels(np.asarray(v.value, dtype=np.float32))
-            self.values[out] = QConst(raw, spec.out_type())
+            self.values[out] = QConst(raw, spec.out_type(), spec.scale if spec.float_scale else None)
             return
         if isinstance(v, FloatSeg) and v.base is None:
             self.make_input(v, spec, out)
             return
-        if isinstance(v, IntT) and self.direct_requant(spec) is not None:
+        if isinstance(v, IntT) and v.scale is None and self.direct_requant(spec) is not None:
             self.emit(node.name, Requant(self.direct_requant(spec)), [v.tensor], out)
             return
         if isinstance(v, IntT):
-            v = FloatSeg(v.tensor)
+            v = self.as_float(v)
         if not isinstance(v, FloatSeg):
             raise UnsupportedModelError(f"{_node_desc(node)}: cannot quantize {type(v).__name__}")
         op = tabulate_thresholds(node.name, FloatProgram(v.steps, self.opset), spec,
                                  self.graph.types[v.base])
         self.emit(node.name, op, [v.base], out)
+        if spec.float_scale:
+            self.values[out] = IntT(out, self.channel_scale(spec.scale, self.graph.types[out].shape, node))
 
     @staticmethod
     def direct_requant(spec: QuantSpec) -> FixedType | None:
         """The fixed-point type whose quantization equals this Quant, if one exists."""
-        if spec.kind != "Quant" or spec.rounding_mode not in _ROUNDING:
+        if spec.kind != "Quant" or spec.rounding_mode not in _ROUNDING or spec.float_scale:
             return None
         if spec.bits == 1 and spec.signed:      # qonnx treats this as bipolar
             return None
@@ -491,9 +530,25 @@ class _Importer:
         w, wt = self.weights_of(w_name, node, layer, transpose)
         float_weights = isinstance(self.value(w_name), Const)
         out = node.output[0]
+        # Float scales factor out of the sum: sum(q_x s_x * q_w s_w[c]) = s_x s_w[c] sum(q_x q_w),
+        # so the layer is an integer dense layer whose result carries the scales on.
+        scales = self.dense_scales(x_name, w_name, w.shape, transpose, node)
         # A following Add of a constant vector is the bias (MatMul + Add as exported by QKeras,
-        # Brevitas and hls4ml's ONNX flow).
+        # Brevitas and hls4ml's ONNX flow). With float scales it is a float step instead.
         nxt = self.single_consumer(out)
+        if scales:
+            if bias_name is not None:
+                raise UnsupportedModelError(f"{_node_desc(node)}: a Gemm bias with float-scaled "
+                                            "operands is not supported yet; export MatMul + Add")
+            self.emit(layer, Dense(weights=w, weight_type=wt, accum_type=self.config.layer(layer).accum),
+                      [x], out)
+            self.values[out] = self.as_float(IntT(out))
+            seg = self.values[out]
+            for k, scale in enumerate(scales):
+                const = f"__{layer}_scale{k}"
+                mul = helper.make_node("Mul", [out, const], [f"{out}__scale{k}"], name=f"{layer}_scale{k}")
+                seg.steps.append(FloatStep(mul, out, {const: scale}))
+            return
         if bias_name is None and nxt is not None and nxt.op_type == "Add":
             other = [i for i in nxt.input if i != out]
             if len(other) == 1 and self.bias_foldable(other[0], nxt.output[0], layer):
@@ -516,6 +571,31 @@ class _Importer:
         else:
             self.emit(layer, op, [x], out)
 
+    def dense_scales(self, x_name: str, w_name: str, w_shape, transpose: bool, node) -> list[np.ndarray]:
+        """The float scales of a dense layer's input and weights (none for fixed point): the
+        input's one value, and the weights' one value or one per output column."""
+        scales = []
+        x = self.value(x_name)
+        if isinstance(x, IntT) and x.scale is not None:
+            if x.scale.ndim:
+                raise UnsupportedModelError(f"{_node_desc(node)}: an input scale per channel does not "
+                                            "factor out of a dense layer; hwgen needs one input scale")
+            scales.append(x.scale)
+        wv = self.value(w_name)
+        if isinstance(wv, QConst) and wv.scale is not None:
+            ws = np.asarray(wv.scale, dtype=np.float32)
+            ws = ws.T if transpose and ws.ndim == 2 else ws
+            flat = ws.reshape(-1)
+            n_in, n_out = w_shape
+            if flat.size == 1 or np.all(flat == flat[0]):
+                scales.append(flat[:1].reshape(()))
+            elif ws.ndim == 2 and ws.shape == (1, n_out):
+                scales.append(flat.copy())
+            else:
+                raise UnsupportedModelError(f"{_node_desc(node)}: weight scale of shape {list(wv.scale.shape)} "
+                                            "is not one per output column; it does not factor out of the sum")
+        return scales
+
     def feeds_quantizer(self, tensor: str) -> bool:
         nxt = self.single_consumer(tensor)
         while nxt is not None and nxt.op_type == "Relu":
@@ -525,15 +605,26 @@ class _Importer:
     # --- elementwise ---------------------------------------------------------------------
     def op_Relu(self, node):
         v = self.value(node.input[0])
-        if isinstance(v, IntT):
+        if isinstance(v, IntT):  # scales are positive, so ReLU commutes with them
             self.emit(node.name, Relu(), [v.tensor], node.output[0])
+            if v.scale is not None:
+                self.values[node.output[0]] = IntT(node.output[0], v.scale)
         else:
             self.float_step(node)
 
     def op_Add(self, node):
         a, b = (self.value(i) for i in node.input)
         if isinstance(a, IntT) and isinstance(b, IntT):
+            if a.scale is not None or b.scale is not None:
+                if a.scale is None or b.scale is None or a.scale.shape != b.scale.shape \
+                        or not np.array_equal(a.scale, b.scale):
+                    raise UnsupportedModelError(
+                        f"{_node_desc(node)} adds tensors with different float scales; hwgen adds "
+                        "integers exactly only on one scale (requantize both branches with one "
+                        "shared quantizer, or use power-of-two scales)")
             self.emit(node.name, Add(), [a.tensor, b.tensor], node.output[0])
+            if a.scale is not None:
+                self.values[node.output[0]] = IntT(node.output[0], a.scale)
             return
         if isinstance(b, IntT) and not isinstance(a, IntT):
             a, b = b, a
@@ -541,7 +632,7 @@ class _Importer:
 
     def op_Sub(self, node):
         a, b = (self.value(i) for i in node.input)
-        if isinstance(a, IntT) and isinstance(b, (Const, QConst)):
+        if isinstance(a, IntT) and a.scale is None and isinstance(b, (Const, QConst)):
             neg = QConst(-np.asarray(b.raw), b.ftype.with_modes()) if isinstance(b, QConst) else Const(-b.value)
             if isinstance(neg, QConst):
                 neg = QConst(neg.raw, FixedType.from_range(int(neg.raw.min()), int(neg.raw.max()),
@@ -558,8 +649,8 @@ class _Importer:
 
     def op_Div(self, node):
         a, b = (self.value(i) for i in node.input)
-        if isinstance(a, IntT) and isinstance(b, Const) and is_power_of_two(np.abs(b.value)) \
-                and np.all(np.asarray(b.value) > 0):
+        if isinstance(a, IntT) and a.scale is None and isinstance(b, Const) \
+                and is_power_of_two(np.abs(b.value)) and np.all(np.asarray(b.value) > 0):
             self.elementwise_const(node, a, Const(1.0 / np.asarray(b.value, dtype=np.float64)), "mul")
         else:
             self.float_step(node)
@@ -567,7 +658,8 @@ class _Importer:
     def elementwise_const(self, node, x, c, which: str):
         """``x (+|*) c`` with ``c`` constant: exact ScaleShift when ``c`` is a fixed-point
         number, else a float step (which must end in a quantizer or the output)."""
-        if isinstance(x, IntT) and isinstance(c, (Const, QConst)) and self.leads_to_integer_op(node.output[0]):
+        if isinstance(x, IntT) and x.scale is None and isinstance(c, (Const, QConst)) \
+                and self.leads_to_integer_op(node.output[0]):
             if isinstance(c, QConst):
                 raw, t = np.asarray(c.raw), c.ftype.exact()
             else:
@@ -619,8 +711,12 @@ class _Importer:
     def reshape(self, node):
         v = self.value(node.input[0])
         target = self.per_sample(node.output[0])
+        if isinstance(v, IntT) and v.scale is not None and v.scale.ndim:
+            v = self.as_float(v)  # a scale per channel does not survive a reshape
         if isinstance(v, IntT):
             self.emit(node.name, Reshape(target), [v.tensor], node.output[0])
+            if v.scale is not None:
+                self.values[node.output[0]] = IntT(node.output[0], v.scale)
         elif isinstance(v, FloatSeg):
             step = FloatStep(node, node.input[0], reshape=target)
             self.values[node.output[0]] = FloatSeg(v.base, v.steps + [step], v.input_name, v.input_shape)
@@ -632,8 +728,12 @@ class _Importer:
         if perm is None or perm[0] != 0:
             raise UnsupportedModelError(f"{_node_desc(node)}: only transposes that keep the batch axis first are supported")
         v = self.value(node.input[0])
+        if isinstance(v, IntT) and v.scale is not None and v.scale.ndim:
+            v = self.as_float(v)
         if isinstance(v, IntT):
             self.emit(node.name, Transpose(tuple(p - 1 for p in perm[1:])), [v.tensor], node.output[0])
+            if v.scale is not None:
+                self.values[node.output[0]] = IntT(node.output[0], v.scale)
         else:
             self.float_step(node)
 
@@ -644,7 +744,7 @@ class _Importer:
         v = self.value(node.input[0])
         lo = self.const_of(node.input[1]) if len(node.input) > 1 and node.input[1] else None
         hi = self.const_of(node.input[2]) if len(node.input) > 2 and node.input[2] else None
-        if isinstance(v, IntT) and lo is not None and float(lo) == 0.0:
+        if isinstance(v, IntT) and v.scale is None and lo is not None and float(lo) == 0.0:
             t = self.graph.types[v.tensor].ftype
             cap = None
             if hi is not None:
