@@ -101,6 +101,39 @@ def test_real_brevitas_tfc_export(real_models):
     np.testing.assert_array_equal(hwgen.predict(graph, x), qonnx_execute(onnx.load(path), x))
 
 
+def test_real_brevitas_tfc_1w1a_export(real_models):
+    path = real_models / "TFC_1W1A.onnx"
+    x = (np.random.default_rng(2).integers(0, 256, size=(100, 1, 28, 28)) / 255.0).astype(np.float32)
+    np.testing.assert_array_equal(hwgen.predict(hwgen.load(path), x), qonnx_execute(onnx.load(path), x))
+
+
+def test_real_finn_examples_unsw_nb15_mlp_with_float_scales(real_models):
+    """Float scales, a Gemm bias after them, BatchNorm, a bipolar output: equal to qonnx."""
+    path = real_models / "unsw_nb15-mlp-w2a2.onnx"
+    graph = hwgen.load(path, input_precision="ufixed<1,1>")
+    x = (2 * np.random.default_rng(3).integers(0, 2, size=(200, 600)) - 1).astype(np.float32)
+    np.testing.assert_array_equal(hwgen.predict(graph, x), qonnx_execute(onnx.load(path), x))
+
+
+def test_real_finn_examples_kws_mlp_with_float_scales(real_models):
+    """Every quantized tensor equals qonnx's levels (float32 flips counted); the float
+    output agrees to a few units in the last place."""
+    path = real_models / "kwsmlp_w3a3.onnx"
+    model, graph = onnx.load(path), hwgen.load(path)
+    x = np.random.default_rng(4).uniform(-1, 1, (40, 1, 10, 49)).astype(np.float32)
+    quantizers = [n for n in graph.nodes if n.op.kind == "threshold"]
+    ours = golden_tensors(graph, x)
+    theirs = qonnx_tensors(model, x, [n.outputs[0] for n in quantizers])
+    scales = {n.output[0]: onnx.numpy_helper.to_array(next(t for t in model.graph.initializer if t.name == n.input[1]))
+              for n in model.graph.node if n.op_type == "Quant"}
+    flips = sum(int((np.rint(theirs[n.outputs[0]] / scales[n.outputs[0]]) != ours[n.outputs[0]]).sum())
+                for n in quantizers)
+    print(f"kws: {flips} float32-rounding flips in {sum(ours[n.outputs[0]].size for n in quantizers)} values")
+    assert flips <= 0.002 * sum(ours[n.outputs[0]].size for n in quantizers)
+    got, expected = hwgen.predict(graph, x), qonnx_execute(model, x)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=8 * np.finfo(np.float32).eps * np.abs(expected).max())
+
+
 def test_float_weights_need_a_config_and_use_it():
     model = examples.mlp_qonnx(sizes=(4, 3), seed=0)
     # strip the weight quantizer: MatMul now reads a float initializer directly

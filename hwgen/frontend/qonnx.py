@@ -537,17 +537,21 @@ class _Importer:
         # Brevitas and hls4ml's ONNX flow). With float scales it is a float step instead.
         nxt = self.single_consumer(out)
         if scales:
-            if bias_name is not None:
-                raise UnsupportedModelError(f"{_node_desc(node)}: a Gemm bias with float-scaled "
-                                            "operands is not supported yet; export MatMul + Add")
             self.emit(layer, Dense(weights=w, weight_type=wt, accum_type=self.config.layer(layer).accum),
                       [x], out)
-            self.values[out] = self.as_float(IntT(out))
-            seg = self.values[out]
+            seg = FloatSeg(out)
             for k, scale in enumerate(scales):
                 const = f"__{layer}_scale{k}"
                 mul = helper.make_node("Mul", [out, const], [f"{out}__scale{k}"], name=f"{layer}_scale{k}")
                 seg.steps.append(FloatStep(mul, out, {const: scale}))
+            if bias_name is not None:  # a Gemm's bias: a float step after the scales
+                bias = self.value(bias_name)
+                if not isinstance(bias, Const):
+                    raise UnsupportedModelError(f"{_node_desc(node)}: with float-scaled operands the "
+                                                "bias must be a float constant")
+                add = helper.make_node("Add", [out, bias_name], [f"{out}__bias"], name=f"{layer}_bias")
+                seg.steps.append(FloatStep(add, out, {bias_name: np.asarray(bias.value, dtype=np.float32)}))
+            self.values[out] = seg
             return
         if bias_name is None and nxt is not None and nxt.op_type == "Add":
             other = [i for i in nxt.input if i != out]
