@@ -114,3 +114,17 @@ def test_float_scale_mlp_bit_exact_in_verilator(tmp_path, batchnorm):
     manifest = json.loads((out / "manifest.json").read_text())
     assert res["mismatches"] == 0 and res["samples"] == 1000 and res["stressed_samples"] > 900
     assert [layer["op"] for layer in manifest["layers"]] == ["dense", "threshold", "dense", "threshold", "dense"]
+
+
+@pytest.mark.slow
+def test_real_unsw_nb15_mlp_bit_exact_in_verilator(tmp_path, real_models):
+    """finn-examples' UNSW-NB15 MLP (Brevitas, float scales) at R=32: about 100 s."""
+    need("verilator")
+    out = tmp_path / "unsw"
+    r = cli("build", real_models / "unsw_nb15-mlp-w2a2.onnx", "--input-precision", "ufixed<1,1>",
+            "-o", out, "-r", 32, "--tb-samples", 500)
+    assert r.returncode == 0, r.stderr
+    r = cli("sim", out, "--samples", 500)
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads((out / "sim" / "verilator" / "result.json").read_text())
+    assert res["mismatches"] == 0 and res["ii_min"] == res["ii_max"] == 32
