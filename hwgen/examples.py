@@ -151,6 +151,37 @@ def float_scale_mlp_qonnx(sizes=(16, 24, 12, 5), weight_bits=4, act_bits=4, in_b
     return m.build("global_in", x, [1, sizes[0]], [1, sizes[-1]])
 
 
+def finn_streamlined_qonnx(sizes=(16, 24, 12, 5), seed=0) -> onnx.ModelProto:
+    """An MLP as FINN leaves it after streamlining: ``MultiThreshold`` activations (the first
+    one quantizes the float input to bipolar values), float weights that hold integers and
+    carry FINN DataType annotations (``INT2``), and float glue (a scale and a bias) after the
+    last layer."""
+    m = _Model("finn_streamlined", seed)
+    finn = "finn.custom_op.general"
+    annotations = []
+    thr = m.const(m.rng.normal(0, 0.5, (sizes[0], 1)), "thresholds")
+    x = m.node("MultiThreshold", ["global_in", thr], domain=finn, out_dtype="BIPOLAR",
+               out_scale=2.0, out_bias=-1.0, data_layout="NC")
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        w = m.const(m.rng.integers(-2, 2, (n_in, n_out)).astype(np.float32), "w")
+        annotations.append((w, "INT2"))
+        x = m.node("MatMul", [x, w])
+        if i == len(sizes) - 2:
+            break
+        spread = np.sqrt(n_in)
+        t = np.sort(m.rng.normal(0, spread, (n_out, 3)), axis=1).round(1)  # 3 steps: a 2-bit signed level
+        x = m.node("MultiThreshold", [x, m.const(t, "thresholds")], domain=finn, out_dtype="INT2",
+                   out_bias=-2.0, data_layout="NC")
+    x = m.node("Add", [m.node("Mul", [x, m.const(np.float32(0.37), "gain")]), m.const(m.rng.normal(0, 1, sizes[-1]), "shift")])
+    model = m.build("global_in", x, [1, sizes[0]], [1, sizes[-1]])
+    model.opset_import.append(helper.make_opsetid(finn, 1))
+    for tensor, dt in annotations:
+        a = onnx.TensorAnnotation(tensor_name=tensor)
+        a.quant_parameter_tensor_names.append(onnx.StringStringEntryProto(key="finn_datatype", value=dt))
+        model.graph.quantization_annotation.append(a)
+    return model
+
+
 def residual_qonnx(width=32, bits=6, seed=0, name="residual_mlp") -> onnx.ModelProto:
     """An MLP with a residual Add between two quantized tensors of different scales."""
     m = _Model(name, seed)

@@ -338,3 +338,11 @@ def test_one_bit_signed_quant_network_in_hardware(reuse):
     top, r = amaranth_check(g, n=120, seed=reuse)
     assert r["passed"], (r["failures"], r["first_mismatches"][:2])
     assert r["latency_min"] == r["latency_max"] == top.latency
+
+
+def test_finn_streamlined_network_in_hardware():
+    g = hwgen.load(examples.finn_streamlined_qonnx(seed=10))
+    for n in g.nodes:
+        n.reuse_factor = 2
+    top, r = amaranth_check(g, n=120, seed=4)
+    assert r["passed"], (r["failures"], r["first_mismatches"][:2])

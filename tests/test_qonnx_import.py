@@ -18,6 +18,7 @@ MODELS = {
     "tfc_ternary_bn": lambda: examples.tfc_qonnx(weight_bits=2, act_bits=2, batchnorm=True, seed=6),
     "residual_add": lambda: examples.residual_qonnx(seed=7),
     "bnn_1bit_signed_quant": lambda: examples.bnn_quant1_qonnx(seed=8),
+    "finn_streamlined_multithreshold": lambda: examples.finn_streamlined_qonnx(seed=10),
     "bnn_1bit_signed_quant_negative_weights": lambda: negative_last_weights(examples.bnn_quant1_qonnx(seed=9)),
 }
 
@@ -59,6 +60,22 @@ def test_predict_equals_qonnx_exactly(name):
     assert len(np.unique(got)) > 10, "outputs should vary across samples"
     from hwgen.golden import quantize_inputs
     assert_every_value_fits_its_type(graph, quantize_inputs(graph, x)[0])
+
+
+def test_finn_multithreshold_becomes_thresholds_and_annotated_weights_integers():
+    graph = hwgen.load(examples.finn_streamlined_qonnx(seed=10))
+    assert [n.op.kind for n in graph.nodes] == ["dense", "threshold", "dense", "threshold", "dense"]
+    assert graph.input_transform.describe().endswith("MultiThreshold")  # the input thresholding
+    assert str(graph.types[graph.inputs[0]].ftype) == "fixed<2,2>"         # bipolar: 2 * count - 1
+    assert all(str(n.op.weight_type) == "fixed<2,2>" for n in graph.nodes if n.op.kind == "dense")
+
+
+def test_finn_annotation_that_does_not_hold_is_refused():
+    model = examples.finn_streamlined_qonnx(seed=10)
+    w = next(t for t in model.graph.initializer if t.name.startswith("w"))
+    w.CopyFrom(onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(w) * 3, w.name))
+    with pytest.raises(hwgen.UnsupportedModelError, match="annotated INT2"):
+        hwgen.load(model)
 
 
 def test_one_bit_signed_quant_is_bipolar():

@@ -156,6 +156,38 @@ class QuantSpec:
 
 
 @dataclass
+class MultiThresholdSpec:
+    """FINN's ``MultiThreshold``: ``out_scale * count + out_bias``, where ``count`` is the
+    number of thresholds ``x`` reaches (per channel, last axis).
+
+    The levels are that value in units of ``scale`` (a power of two as a Python float, or a
+    float32 array like :class:`QuantSpec`'s): ``step * count + offset``, with ``step`` and
+    ``offset`` integers (``out_scale = 2, out_bias = -1`` gives bipolar levels, step 2)."""
+
+    thresholds: np.ndarray    # (C, T) float32, C = 1 for one set shared by all channels
+    scale: float | np.ndarray
+    step: int = 1
+    offset: int = 0
+    kind: str = "MultiThreshold"
+    bipolar: bool = False
+
+    @property
+    def float_scale(self) -> bool:
+        return isinstance(self.scale, np.ndarray)
+
+    def levels(self, x: np.ndarray) -> np.ndarray:
+        """Counts as qonnx's ``multithreshold`` computes them (``x >= t`` in x's dtype)."""
+        x = np.asarray(x)
+        thr = self.thresholds.astype(x.dtype if x.dtype.kind == "f" else np.float64)
+        count = np.count_nonzero(x[..., None] >= thr, axis=-1)
+        return self.step * count.astype(np.int64) + self.offset
+
+    def out_type(self) -> FixedType:
+        frac = 0 if self.float_scale else -int(np.log2(self.scale))
+        return FixedType.from_range(self.offset, self.offset + self.step * self.thresholds.shape[1], frac)
+
+
+@dataclass
 class InputTransform:
     """Float model input -> raw integers of the hardware input: float steps, then a quantizer
     (the model's own, or quantization to a configured input type)."""

@@ -26,7 +26,7 @@ from ..fixed import (FixedType, Overflow, Rounding, exact_fixed, is_power_of_two
 from ..graph import Graph, Node, TensorType
 from ..ops import Add, Dense, Relu, Requant, Reshape, ScaleShift, Transpose
 from .config import Config
-from .floatpath import (PER_SAMPLE_FLOAT_OPS, FloatProgram, FloatStep, InputTransform,
+from .floatpath import (PER_SAMPLE_FLOAT_OPS, FloatProgram, FloatStep, InputTransform, MultiThresholdSpec,
                         OutputTransform, QuantSpec)
 from .streamline import tabulate_thresholds
 
@@ -174,7 +174,7 @@ def _cleanup(model: onnx.ModelProto):
         try:
             wrapper = ModelWrapper(model)
             for node in wrapper.graph.node:
-                if node.op_type in ("Quant", "BipolarQuant", "Trunc"):
+                if node.op_type in ("Quant", "BipolarQuant", "Trunc", "MultiThreshold"):
                     node.domain = "qonnx.custom_op.general"
             for t in (InferShapes(), GiveUniqueParameterTensors(),
                       FoldConstants(exclude_op_types=["Quant", "BipolarQuant"]),
@@ -420,13 +420,47 @@ class _Importer:
         return spec
 
     def op_Quant(self, node):
-        self.quantizer(node)
+        self.quantizer(node, self.quant_spec(node))
 
     def op_BipolarQuant(self, node):
-        self.quantizer(node)
+        self.quantizer(node, self.quant_spec(node))
 
-    def quantizer(self, node):
-        spec = self.quant_spec(node)
+    def op_MultiThreshold(self, node):
+        """FINN's thresholding activation (models FINN has already streamlined)."""
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        thr = self.const_of(node.input[1])
+        if thr is None:
+            raise UnsupportedModelError(f"{_node_desc(node)}: thresholds must be constant")
+        thr = np.asarray(thr, dtype=np.float32)
+        if thr.ndim != 2:
+            raise UnsupportedModelError(f"{_node_desc(node)}: thresholds of shape {list(thr.shape)}; expected (C, T)")
+        layout = attrs.get("data_layout", b"")
+        layout = layout.decode() if isinstance(layout, bytes) else str(layout)
+        rank = len(self.model.get_tensor_shape(node.input[0]) or [])
+        if thr.shape[0] > 1 and rank > 2 and not layout.endswith("C"):
+            raise UnsupportedModelError(f"{_node_desc(node)}: per-channel thresholds on a {layout or 'NCHW'} "
+                                        "tensor; hwgen thresholds channels on the last axis (NHWC or NC)")
+        out_scale = np.float32(attrs.get("out_scale", 1.0))
+        out_bias = np.float32(attrs.get("out_bias", 0.0))
+        if not np.isfinite(out_scale) or out_scale <= 0:
+            raise UnsupportedModelError(f"{_node_desc(node)}: out_scale must be positive, got {out_scale}")
+        if is_power_of_two(out_scale):
+            # the coarsest power-of-two grid holding both out_scale and out_bias
+            unit = float(out_scale)
+            for _ in range(64):
+                if float(out_bias) / unit == int(float(out_bias) / unit):
+                    break
+                unit /= 2
+            scale = unit
+        else:
+            unit, scale = float(out_scale), np.asarray(out_scale, dtype=np.float32)
+        step, offset = float(out_scale) / unit, float(out_bias) / unit
+        if offset != int(offset):
+            raise UnsupportedModelError(f"{_node_desc(node)}: out_bias {out_bias} is not a whole multiple of "
+                                        f"the float out_scale {out_scale}; hwgen cannot give the levels an exact type")
+        self.quantizer(node, MultiThresholdSpec(thr, scale, int(step), int(offset)))
+
+    def quantizer(self, node, spec):
         out = node.output[0]
         v = self.value(node.input[0])
         if isinstance(v, Const):
@@ -469,8 +503,11 @@ class _Importer:
     # --- linear algebra ------------------------------------------------------------------
     def weights_of(self, name: str, node, layer: str, transpose: bool = False) -> tuple[np.ndarray, FixedType]:
         v = self.value(name)
+        annotated = self.integer_annotation(name, v)
         if isinstance(v, QConst):
             raw, t = v.raw, v.ftype
+        elif annotated is not None:
+            raw, t = annotated
         elif isinstance(v, Const):
             t = self.config.weight_type(layer)
             if t is None:
@@ -483,6 +520,24 @@ class _Importer:
                                         "(a product of two activation tensors is not supported)")
         raw = np.asarray(raw)
         return (raw.T if transpose else raw), t.exact()
+
+    def integer_annotation(self, name: str, v) -> tuple[np.ndarray, FixedType] | None:
+        """A float constant that FINN annotates with an integer DataType (``INT2``,
+        ``BIPOLAR``, ...), as streamlined models carry their weights: its exact integers and
+        their type, after checking that every value is one of that DataType's."""
+        if not isinstance(v, Const):
+            return None
+        try:
+            dt = self.model.get_tensor_datatype(name)
+        except Exception:  # no annotation
+            return None
+        if dt is None or not dt.is_integer():
+            return None
+        value = np.asarray(v.value, dtype=np.float64)
+        if not np.all(value == np.round(value)) or value.min() < dt.min() or value.max() > dt.max():
+            raise UnsupportedModelError(f"tensor {name!r} is annotated {dt.name} but holds other values")
+        lo, hi = int(dt.min()), int(dt.max())
+        return value.astype(np.int64), FixedType.from_range(lo, hi, 0)
 
     def bias_foldable(self, name: str, add_out: str, layer: str) -> bool:
         """A constant added after a MatMul is its bias if it is quantized, if a config gives
