@@ -26,7 +26,9 @@ from ..fixed import FixedType, quantize_float, to_float
 #: standard ONNX ops that act on each sample independently (with constant other inputs)
 PER_SAMPLE_FLOAT_OPS = {"Mul", "Add", "Sub", "Div", "Relu", "BatchNormalization", "Clip",
                         "Softmax", "LogSoftmax", "Sigmoid", "Tanh", "Neg", "Abs", "Exp",
-                        "Identity", "LeakyRelu", "HardSigmoid", "Sqrt", "Max", "Min"}
+                        "Identity", "LeakyRelu", "HardSigmoid", "Sqrt", "Max", "Min",
+                        "PRelu", "Elu", "Selu", "Softplus", "Softsign", "HardSwish",
+                        "Floor", "Ceil", "Round", "Reciprocal"}
 SHAPE_OPS = {"Reshape", "Flatten"}
 
 

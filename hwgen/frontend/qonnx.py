@@ -496,10 +496,6 @@ class _Importer:
         overflow = Overflow.SAT_SYM if spec.narrow else Overflow.SAT
         return t.with_modes(_ROUNDING[spec.rounding_mode], overflow)
 
-    def op_Trunc(self, node):
-        raise UnsupportedModelError(f"unsupported op Trunc in node {node.name!r} "
-                                    "(QONNX Trunc is not implemented yet; use a Quant node)")
-
     # --- linear algebra ------------------------------------------------------------------
     def weights_of(self, name: str, node, layer: str, transpose: bool = False) -> tuple[np.ndarray, FixedType]:
         v = self.value(name)
