@@ -343,3 +343,20 @@ def test_initializers_listed_as_graph_inputs():
         model.graph.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
     x = examples.grid_inputs(reference, 30)
     np.testing.assert_array_equal(hwgen.predict(hwgen.load(model), x), hwgen.predict(hwgen.load(reference), x))
+
+
+@pytest.mark.parametrize("op", ["PRelu", "LeakyRelu", "Elu"])
+def test_float_activations_before_a_quantizer_fold_into_thresholds(op):
+    model = examples.mlp_qonnx(sizes=(16, 12, 5), seed=6)
+    relu = next(n for n in model.graph.node if n.op_type == "Relu")
+    relu.op_type = op
+    if op == "PRelu":
+        model.graph.initializer.append(onnx.numpy_helper.from_array(
+            np.linspace(0.05, 0.3, 12).astype(np.float32), "slope"))
+        relu.input.append("slope")
+    else:
+        relu.attribute.append(onnx.helper.make_attribute("alpha", 0.1))
+    graph = hwgen.load(model)
+    assert op not in " ".join(n.op.kind for n in graph.nodes)  # no float op left in the graph
+    x = examples.grid_inputs(model, 200, seed=1)
+    np.testing.assert_array_equal(hwgen.predict(graph, x), qonnx_execute(model, x))
