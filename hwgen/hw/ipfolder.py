@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jinja2
 
+from .. import __version__
 from .verilog import template
 
 #: out of 16: the testbench's chance of an idle input cycle and of tready low
@@ -16,16 +17,12 @@ def _render(name: str, **values) -> str:
     return env.from_string(template(name)).render(**values)
 
 
-def _version() -> str:
-    from .. import __version__
-    return __version__
-
 
 def testbench(manifest: dict) -> str:
     samples = manifest["testbench"]["samples"]
     latency = manifest["latency_cycles"]
     return _render(
-        "tb_top.v", top=manifest["top"], version=_version(), samples=samples,
+        "tb_top.v", top=manifest["top"], version=__version__, samples=samples,
         in_width=manifest["ports"]["input"]["width"], out_width=manifest["ports"]["output"]["width"],
         index_width=max(1, (samples - 1).bit_length()), latency=latency,
         hang_cycles=1000 + 8 * latency * manifest["initiation_interval"], drain_cycles=16 + 2 * latency,
@@ -37,7 +34,7 @@ def readme(manifest: dict) -> str:
     ports, source = manifest["ports"], manifest.get("source") or {}
     outside = manifest["outside_hardware"]
     return _render(
-        "build_README.md", top=manifest["top"], version=_version(),
+        "build_README.md", top=manifest["top"], version=__version__,
         model=source.get("name", "a Python-built graph"), sha256=source.get("sha256", "-"),
         in_width=ports["input"]["width"], in_elements=ports["input"]["elements"],
         in_type=ports["input"]["type"], in_element_width=ports["input"]["element_width"],
