@@ -3,7 +3,7 @@ supported model (shape inference and constant folding, which used to come first)
 
     python bench/refusal.py [--width 2048] [--layers 3]
 
-Builds a large QONNX MLP with a Conv and a MaxPool on its data path, then times
+Builds a large QONNX MLP with a ConvTranspose and an LpPool on its data path, then times
 ``hwgen.load`` (which must refuse it, naming both ops) and that clean-up."""
 import argparse
 import time
@@ -23,8 +23,8 @@ def big_model(width: int, layers: int) -> onnx.ModelProto:
     model.graph.initializer.extend([numpy_helper.from_array(np.ones((1, 1, 1, 1), np.float32), "k"),
                                     numpy_helper.from_array(np.array([1, 1, width, 1], np.int64), "img_shape")])
     model.graph.node.extend([helper.make_node("Reshape", [inp, "img_shape"], ["img"], name="to_image"),
-                             helper.make_node("Conv", ["img", "k"], ["conv"], name="conv"),
-                             helper.make_node("MaxPool", ["conv"], ["pool"], name="pool", kernel_shape=[1, 1])])
+                             helper.make_node("ConvTranspose", ["img", "k"], ["conv"], name="conv"),
+                             helper.make_node("LpPool", ["conv"], ["pool"], name="pool", kernel_shape=[1, 1])])
     return model
 
 
@@ -36,7 +36,7 @@ def main():
     warnings.simplefilter("ignore")
     model = big_model(args.width, args.layers)
     print(f"model: {args.layers} x {args.width}x{args.width} weights, {model.ByteSize() / 1e6:.0f} MB, "
-          "plus a Conv and a MaxPool")
+          "plus a ConvTranspose and an LpPool")
     start = time.perf_counter()
     try:
         hwgen.load(model)

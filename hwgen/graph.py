@@ -54,6 +54,9 @@ class Graph:
     input_transform: object = None
     output_transform: object = None
     source: dict = field(default_factory=dict)
+    #: tensors whose per-sample layout differs from the source model's (spatial tensors are
+    #: channels last): the permutation ``p`` with ``source = tensor.transpose(p)``
+    source_layouts: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     def node(self, name: str) -> Node:
         for n in self.nodes:

@@ -273,14 +273,14 @@ def test_nan_input_is_refused():
 
 
 def with_unsupported_ops(model):
-    """``model`` with a Conv on its input and two MaxPools after it, feeding nothing."""
+    """``model`` with a ConvTranspose on its input and two LpPools after it, feeding nothing."""
     inp = model.graph.input[0].name
     model.graph.initializer.append(onnx.numpy_helper.from_array(np.ones((1, 1, 1, 1), np.float32), "k"))
     model.graph.node.extend([
         onnx.helper.make_node("Reshape", [inp, "shape4"], ["img"], name="to_image"),
-        onnx.helper.make_node("Conv", ["img", "k"], ["conv"], name="my_conv"),
-        onnx.helper.make_node("MaxPool", ["conv"], ["pool1"], name="pool_a", kernel_shape=[1, 1]),
-        onnx.helper.make_node("MaxPool", ["pool1"], ["pool2"], name="pool_b", kernel_shape=[1, 1])])
+        onnx.helper.make_node("ConvTranspose", ["img", "k"], ["conv"], name="my_conv"),
+        onnx.helper.make_node("LpPool", ["conv"], ["pool1"], name="pool_a", kernel_shape=[1, 1]),
+        onnx.helper.make_node("LpPool", ["pool1"], ["pool2"], name="pool_b", kernel_shape=[1, 1])])
     model.graph.initializer.append(onnx.numpy_helper.from_array(np.array([1, 1, 4, 4], np.int64), "shape4"))
     return model
 
@@ -294,7 +294,7 @@ def test_unsupported_ops_are_all_refused_before_shape_inference(monkeypatch):
     with pytest.raises(hwgen.UnsupportedModelError) as e:
         hwgen.load(with_unsupported_ops(examples.mlp_qonnx(sizes=(16, 5), seed=0)))
     msg = str(e.value)
-    assert "Conv (1 node, first 'my_conv')" in msg and "MaxPool (2 nodes, first 'pool_a')" in msg
+    assert "ConvTranspose (1 node, first 'my_conv')" in msg and "LpPool (2 nodes, first 'pool_a')" in msg
 
 
 def test_ops_on_constants_only_are_not_refused_early():

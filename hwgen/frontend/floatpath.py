@@ -21,7 +21,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from ..errors import HwgenError, UnsupportedModelError
-from ..fixed import FixedType, quantize_float, to_float
+from ..fixed import FixedType, is_power_of_two, quantize_float, to_float
 
 #: standard ONNX ops that act on each sample independently (with constant other inputs)
 PER_SAMPLE_FLOAT_OPS = {"Mul", "Add", "Sub", "Div", "Relu", "BatchNormalization", "Clip",
@@ -73,10 +73,23 @@ class FloatProgram:
 
     steps: list[FloatStep]
     opset: int = 13
+    #: per-sample axis permutation taking hwgen's (channels-last) layout of the data to
+    #: ONNX's, applied before the steps (the steps are ONNX nodes); None: the same layout
+    to_onnx: tuple[int, ...] | None = None
+    #: permutation applied after the steps (back to hwgen's layout, for thresholds)
+    from_onnx: tuple[int, ...] | None = None
     _sessions: dict = field(default_factory=dict, repr=False, compare=False)
 
     def run(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32)
+        if self.to_onnx is not None:
+            x = np.ascontiguousarray(transpose_samples(x, self.to_onnx))
+        x = self._steps(x)
+        if self.from_onnx is not None:
+            x = transpose_samples(x, self.from_onnx)
+        return x
+
+    def _steps(self, x: np.ndarray) -> np.ndarray:
         for i, step in enumerate(self.steps):
             if step.reshape is not None:
                 x = x.reshape((x.shape[0],) + step.reshape)
@@ -91,6 +104,11 @@ class FloatProgram:
 
     def describe(self) -> list[str]:
         return [s.describe() for s in self.steps]
+
+
+def transpose_samples(x: np.ndarray, perm: tuple[int, ...]) -> np.ndarray:
+    """``x`` (batch first) with its per-sample axes permuted by ``perm``."""
+    return np.transpose(x, (0,) + tuple(p + 1 for p in perm))
 
 
 @dataclass
@@ -190,6 +208,50 @@ class MultiThresholdSpec:
 
 
 @dataclass
+class TruncSpec:
+    """QONNX ``Trunc`` (v1: five inputs; v2: six, with an output scale and clamping), as
+    Brevitas exports the requantization after an average pool: levels are qonnx's output
+    divided by its output scale, computed by qonnx's own function. The type of the levels
+    comes from the values the input can reach (``levels_type``)."""
+
+    inputs: tuple                     # the constant inputs after the data, as float32 arrays
+    attrs: dict
+    kind: str = "Trunc"
+    bipolar: bool = False
+
+    @property
+    def out_scale(self) -> np.ndarray:
+        return np.asarray(self.inputs[3] if len(self.inputs) == 5 else self.inputs[0], dtype=np.float32)
+
+    @property
+    def scale(self):
+        s = self.out_scale
+        return float(s.flat[0]) if is_power_of_two(s) else s
+
+    @property
+    def float_scale(self) -> bool:
+        return isinstance(self.scale, np.ndarray)
+
+    def levels(self, x: np.ndarray) -> np.ndarray:
+        from qonnx.custom_op.general import trunc as qtrunc
+
+        x = np.asarray(x, dtype=np.float32)
+        rounding = self.attrs.get("rounding_mode", "FLOOR")
+        if len(self.inputs) == 5:
+            scale, zeropt, in_bits, out_scale, out_bits = self.inputs
+            y = qtrunc.trunc_v2(x, scale, zeropt, in_bits, self.attrs.get("narrow", 0),
+                                self.attrs.get("signed", 1), out_scale, out_bits, rounding)
+        else:
+            scale, zeropt, in_bits, out_bits = self.inputs
+            y = qtrunc.trunc_v1(x, scale, zeropt, in_bits, out_bits, rounding)
+        return np.rint(np.asarray(y, dtype=np.float64) / self.out_scale.astype(np.float64)).astype(np.int64)
+
+    def levels_type(self, levels: np.ndarray) -> FixedType:
+        frac = 0 if self.float_scale else -int(np.log2(self.scale))
+        return FixedType.from_range(min(int(levels.min()), 0), max(int(levels.max()), 0), frac)
+
+
+@dataclass
 class InputTransform:
     """Float model input -> raw integers of the hardware input: float steps, then a quantizer
     (the model's own, or quantization to a configured input type)."""
@@ -199,6 +261,8 @@ class InputTransform:
     ftype: FixedType
     #: per-sample shape of the float model input
     source_shape: tuple[int, ...] = ()
+    #: permutation from the model's layout to the hardware input's (channels last), if any
+    to_hardware: tuple[int, ...] | None = None
 
     def apply(self, xs: list[np.ndarray]) -> list[np.ndarray]:
         if len(xs) != 1:
@@ -211,9 +275,10 @@ class InputTransform:
         y = self.program.run(np.asarray(x, dtype=np.float32))
         if np.isnan(y).any():
             raise HwgenError("the input contains NaN, which no fixed-point input can represent")
-        if self.quant is not None:
-            return [self.quant.levels(y)]
-        return [quantize_float(y.astype(np.float64), self.ftype)]
+        raw = self.quant.levels(y) if self.quant is not None else quantize_float(y.astype(np.float64), self.ftype)
+        if self.to_hardware is not None:
+            raw = np.ascontiguousarray(transpose_samples(raw, self.to_hardware))
+        return [raw]
 
     def describe(self) -> str:
         steps = self.program.describe() + ([self.quant.kind] if self.quant else [f"quantize to {self.ftype}"])
@@ -230,7 +295,7 @@ class OutputTransform:
 
     def apply(self, raws: list[np.ndarray]) -> list[np.ndarray]:
         x = to_float(raws[0], self.ftype).astype(np.float32)
-        return [self.program.run(x) if self.program.steps else x]
+        return [self.program.run(x)]
 
     def describe(self) -> str:
         return " -> ".join(["dequantize"] + self.program.describe())

@@ -22,9 +22,10 @@ from onnx import helper
 
 from ..errors import HwgenError, NeedsConfigError, UnsupportedModelError
 from ..fixed import (FixedType, Overflow, Rounding, exact_fixed, is_power_of_two,
-                     quantize_float)
+                     quantize_float, to_float)
 from ..graph import Graph, Node, TensorType
 from ..ops import Add, Dense, Relu, Requant, Reshape, ScaleShift, Transpose
+from .spatial import SpatialOps, channels_last, inverse
 from .config import Config
 from .floatpath import (PER_SAMPLE_FLOAT_OPS, FloatProgram, FloatStep, InputTransform, MultiThresholdSpec,
                         OutputTransform, QuantSpec)
@@ -53,6 +54,9 @@ class IntT:
 
     tensor: str
     scale: np.ndarray | None = None
+    #: per-sample permutation taking the graph tensor to the ONNX tensor (``onnx =
+    #: hw.transpose(layout)``): spatial tensors are channels last in hwgen; None: same layout
+    layout: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -61,6 +65,8 @@ class FloatSeg:
     steps: list[FloatStep] = field(default_factory=list)
     input_name: str | None = None
     input_shape: tuple[int, ...] = ()
+    #: the layout of ``base`` (see :class:`IntT`); the steps run in ONNX's layout
+    layout: tuple[int, ...] | None = None
 
 
 # QONNX rounding modes -> ap_fixed modes (CEIL and UP have no ap_fixed counterpart and go
@@ -206,7 +212,7 @@ def _node_desc(node) -> str:
     return f"node {node.name!r} ({node.op_type})"
 
 
-class _Importer:
+class _Importer(SpatialOps):
     def __init__(self, model, config: Config, input_precision: FixedType | None):
         self.model = model
         self.onnx_graph = model.graph
@@ -217,6 +223,8 @@ class _Importer:
         self.skip: set[str] = set()
         self.scale_count = 0
         self.opset = next((o.version for o in model.model.opset_import if o.domain in ("", "ai.onnx")), 13)
+        #: the layout of each graph tensor as emitted (see IntT.layout)
+        self.hw_layout: dict[str, tuple[int, ...] | None] = {}
         self.consumers: dict[str, list] = {}
         for n in self.onnx_graph.node:
             for i in n.input:
@@ -236,10 +244,14 @@ class _Importer:
                                         "batch dimension first and equal to 1 in the exported model")
         return s[1:]
 
-    def emit(self, name: str, op, inputs: list[str], out: str) -> str:
+    def emit(self, name: str, op, inputs: list[str], out: str, scale=None, layout="inherit") -> str:
+        """Add a graph node; its output keeps the layout of its first input unless given."""
         reuse = self.config.reuse(name)
         self.graph.add(Node(name, op, inputs, [out], reuse_factor=reuse))
-        self.values[out] = IntT(out)
+        if layout == "inherit":
+            layout = self.hw_layout.get(inputs[0]) if inputs else None
+        self.hw_layout[out] = layout
+        self.values[out] = IntT(out, scale, layout)
         return out
 
     def value(self, name: str):
@@ -286,14 +298,21 @@ class _Importer:
                     "saturates out-of-range inputs, the default WRAP wraps them) or "
                     "model.input_precision in a config file", self.layer_list())
         shape = self.per_sample(tensor)
+        # a spatial input (an image, a sequence) that reaches a convolution or pooling is
+        # streamed channels last, one pixel per beat: hwgen's layout
+        layout = channels_last(len(shape)) if self.reaches_spatial(tensor) else None
+        if layout is not None:
+            shape = tuple(shape[p] for p in inverse(layout))
         self.graph.inputs.append(tensor)
         self.graph.types[tensor] = TensorType(shape, ftype)
         self.graph.input_transform = InputTransform(FloatProgram(seg.steps, self.opset), quant, ftype,
-                                                   tuple(seg.input_shape[1:]))
+                                                   tuple(seg.input_shape[1:]),
+                                                   inverse(layout) if layout else None)
         scale = None
         if quant is not None and quant.float_scale:
-            scale = self.channel_scale(quant.scale, shape, None)
-        self.values[tensor] = IntT(tensor, scale)
+            scale = self.channel_scale(self.hw_const(quant.scale, layout), shape, None)
+        self.hw_layout[tensor] = layout
+        self.values[tensor] = IntT(tensor, scale, layout)
         return tensor
 
     def layer_list(self) -> tuple[tuple[str, str], ...]:
@@ -329,6 +348,8 @@ class _Importer:
             raise UnsupportedModelError(f"hwgen supports models with one output; this one has {len(g.output)}")
         self.finish_output(g.output[0].name)
         self.graph.validate()
+        self.graph.source_layouts = {t: p for t, p in self.hw_layout.items()
+                                     if p is not None and t in self.graph.types}
         self.config.check_layer_names({n.name for n in self.graph.nodes})
         return self.graph
 
@@ -338,11 +359,11 @@ class _Importer:
             v = self.as_float(v)
         if isinstance(v, IntT):
             self.graph.outputs.append(v.tensor)
-            self.graph.output_transform = OutputTransform(FloatProgram([], self.opset),
+            self.graph.output_transform = OutputTransform(FloatProgram([], self.opset, to_onnx=v.layout),
                                                           self.graph.types[v.tensor].ftype)
         elif isinstance(v, FloatSeg) and v.base is not None:
             self.graph.outputs.append(v.base)
-            self.graph.output_transform = OutputTransform(FloatProgram(v.steps, self.opset),
+            self.graph.output_transform = OutputTransform(FloatProgram(v.steps, self.opset, to_onnx=v.layout),
                                                           self.graph.types[v.base].ftype)
         else:
             raise UnsupportedModelError("the model output does not depend on any quantized "
@@ -365,11 +386,12 @@ class _Importer:
         """The float segment that starts at integer tensor ``v``: its float scale, if it has
         one, is the first step (a Mul by the float32 constant, as qonnx multiplies it)."""
         if v.scale is None:
-            return FloatSeg(v.tensor)
+            return FloatSeg(v.tensor, layout=v.layout)
         self.scale_count += 1
         const, out = f"__scale{self.scale_count}", f"{v.tensor}__scaled{self.scale_count}"
         mul = helper.make_node("Mul", [v.tensor, const], [out], name=f"scale_of_{v.tensor}")
-        return FloatSeg(v.tensor, [FloatStep(mul, v.tensor, {const: np.asarray(v.scale, dtype=np.float32)})])
+        scale = self.onnx_channel_const(np.asarray(v.scale, dtype=np.float32), v.layout)
+        return FloatSeg(v.tensor, [FloatStep(mul, v.tensor, {const: scale})], layout=v.layout)
 
     # --- float steps ---------------------------------------------------------------------
     def float_step(self, node, data_input: str | None = None) -> None:
@@ -387,7 +409,7 @@ class _Importer:
             raise UnsupportedModelError(f"{_node_desc(node)}: unexpected constant input")
         consts = {i: self.values[i].value for i in node.input if i and i != data}
         step = FloatStep(node, data, consts)
-        self.values[node.output[0]] = FloatSeg(v.base, v.steps + [step], v.input_name, v.input_shape)
+        self.values[node.output[0]] = FloatSeg(v.base, v.steps + [step], v.input_name, v.input_shape, v.layout)
 
     # --- quantizers ----------------------------------------------------------------------
     def quant_spec(self, node) -> QuantSpec:
@@ -477,11 +499,13 @@ class _Importer:
             v = self.as_float(v)
         if not isinstance(v, FloatSeg):
             raise UnsupportedModelError(f"{_node_desc(node)}: cannot quantize {type(v).__name__}")
-        op = tabulate_thresholds(node.name, FloatProgram(v.steps, self.opset), spec,
-                                 self.graph.types[v.base])
+        program = FloatProgram(v.steps, self.opset, to_onnx=v.layout,
+                               from_onnx=inverse(v.layout) if v.layout else None)
+        op = tabulate_thresholds(node.name, program, spec, self.graph.types[v.base])
         self.emit(node.name, op, [v.base], out)
         if spec.float_scale:
-            self.values[out] = IntT(out, self.channel_scale(spec.scale, self.graph.types[out].shape, node))
+            scale = self.channel_scale(self.hw_const(spec.scale, v.layout), self.graph.types[out].shape, node)
+            self.values[out] = IntT(out, scale, v.layout)
 
     @staticmethod
     def direct_requant(spec: QuantSpec) -> FixedType | None:
@@ -596,12 +620,8 @@ class _Importer:
                 mul = helper.make_node("Mul", [out, const], [f"{out}__scale{k}"], name=f"{layer}_scale{k}")
                 seg.steps.append(FloatStep(mul, out, {const: scale}))
             if bias_name is not None:  # a Gemm's bias: a float step after the scales
-                bias = self.value(bias_name)
-                if not isinstance(bias, Const):
-                    raise UnsupportedModelError(f"{_node_desc(node)}: with float-scaled operands the "
-                                                "bias must be a float constant")
                 add = helper.make_node("Add", [out, bias_name], [f"{out}__bias"], name=f"{layer}_bias")
-                seg.steps.append(FloatStep(add, out, {bias_name: np.asarray(bias.value, dtype=np.float32)}))
+                seg.steps.append(FloatStep(add, out, {bias_name: self.float_value(bias_name, node)}))
             self.values[out] = seg
             return
         if bias_name is None and nxt is not None and nxt.op_type == "Add":
@@ -625,6 +645,17 @@ class _Importer:
             self.emit(layer + "_result", Requant(result), [acc], out)
         else:
             self.emit(layer, op, [x], out)
+
+    def float_value(self, name: str, node) -> np.ndarray:
+        """A constant as the float32 tensor qonnx computes for it (a quantized constant is
+        its levels times its scale, as qonnx's Quant outputs them)."""
+        v = self.value(name)
+        if isinstance(v, Const):
+            return np.asarray(v.value, dtype=np.float32)
+        if isinstance(v, QConst):
+            x = to_float(np.asarray(v.raw), v.ftype).astype(np.float32)
+            return x * np.asarray(v.scale, dtype=np.float32) if v.scale is not None else x
+        raise UnsupportedModelError(f"{_node_desc(node)}: {name!r} must be a constant here")
 
     def dense_scales(self, x_name: str, w_name: str, w_shape, transpose: bool, node) -> list[np.ndarray]:
         """The float scales of a dense layer's input and weights (none for fixed point): the
@@ -661,9 +692,7 @@ class _Importer:
     def op_Relu(self, node):
         v = self.value(node.input[0])
         if isinstance(v, IntT):  # scales are positive, so ReLU commutes with them
-            self.emit(node.name, Relu(), [v.tensor], node.output[0])
-            if v.scale is not None:
-                self.values[node.output[0]] = IntT(node.output[0], v.scale)
+            self.emit(node.name, Relu(), [v.tensor], node.output[0], scale=v.scale)
         else:
             self.float_step(node)
 
@@ -677,9 +706,8 @@ class _Importer:
                         f"{_node_desc(node)} adds tensors with different float scales; hwgen adds "
                         "integers exactly only on one scale (requantize both branches with one "
                         "shared quantizer, or use power-of-two scales)")
-            self.emit(node.name, Add(), [a.tensor, b.tensor], node.output[0])
-            if a.scale is not None:
-                self.values[node.output[0]] = IntT(node.output[0], a.scale)
+            a, b = self.same_layout([a, b], node)
+            self.emit(node.name, Add(), [a.tensor, b.tensor], node.output[0], scale=a.scale)
             return
         if isinstance(b, IntT) and not isinstance(a, IntT):
             a, b = b, a
@@ -721,7 +749,7 @@ class _Importer:
                 exact = exact_fixed(c.value)
                 raw, t = exact if exact is not None else (None, None)
             if raw is not None:
-                per_channel = self.per_channel(raw, self.graph.types[x.tensor].shape)
+                per_channel = self.per_channel(self.hw_const(raw, x.layout), self.graph.types[x.tensor].shape)
                 if per_channel is not None:
                     kw = {"mul": per_channel, "mul_type": t} if which == "mul" else \
                          {"add": per_channel, "add_type": t}
@@ -740,7 +768,7 @@ class _Importer:
                 continue
             seen.add(t)
             for n in self.consumers.get(t, []):
-                if n.op_type in ("Quant", "BipolarQuant", "MatMul", "Gemm", "Trunc"):
+                if n.op_type in ("Quant", "BipolarQuant", "MatMul", "Gemm", "Trunc", "Conv", "MultiThreshold"):
                     return True
                 todo.extend(n.output)
         return False
@@ -769,12 +797,12 @@ class _Importer:
         if isinstance(v, IntT) and v.scale is not None and v.scale.ndim:
             v = self.as_float(v)  # a scale per channel does not survive a reshape
         if isinstance(v, IntT):
-            self.emit(node.name, Reshape(target), [v.tensor], node.output[0])
-            if v.scale is not None:
-                self.values[node.output[0]] = IntT(node.output[0], v.scale)
+            src = self.onnx_order(v, node)  # a reshape flattens in ONNX's (NCHW) order
+            self.emit(node.name, Reshape(target), [src], node.output[0], scale=v.scale, layout=None)
         elif isinstance(v, FloatSeg):
             step = FloatStep(node, node.input[0], reshape=target)
-            self.values[node.output[0]] = FloatSeg(v.base, v.steps + [step], v.input_name, v.input_shape)
+            self.values[node.output[0]] = FloatSeg(v.base, v.steps + [step], v.input_name, v.input_shape,
+                                                   v.layout)
         else:
             raise UnsupportedModelError(f"{_node_desc(node)}: reshape of a constant was not folded")
 
@@ -786,9 +814,7 @@ class _Importer:
         if isinstance(v, IntT) and v.scale is not None and v.scale.ndim:
             v = self.as_float(v)
         if isinstance(v, IntT):
-            self.emit(node.name, Transpose(tuple(p - 1 for p in perm[1:])), [v.tensor], node.output[0])
-            if v.scale is not None:
-                self.values[node.output[0]] = IntT(node.output[0], v.scale)
+            self.transpose(node, v, tuple(p - 1 for p in perm[1:]))
         else:
             self.float_step(node)
 
@@ -807,6 +833,6 @@ class _Importer:
                 if scaled != int(scaled):
                     return self.float_step(node)
                 cap = int(scaled)
-            self.emit(node.name, Relu(max_raw=cap), [v.tensor], node.output[0])
+            self.emit(node.name, Relu(max_raw=cap), [v.tensor], node.output[0], scale=v.scale)
         else:
             self.float_step(node)

@@ -23,6 +23,7 @@ from ..fixed import FixedType
 from ..graph import TensorType
 from ..ops import Threshold
 from .floatpath import FloatProgram, QuantSpec
+from .surd import MixedRootsError, Surd
 
 #: the largest accumulator range tabulated (values); beyond it QONNX's float32 arithmetic
 #: is no longer an exact reference either (2**24)
@@ -52,13 +53,16 @@ def tabulate_thresholds(node_name: str, program: FloatProgram, quant: QuantSpec,
         raw = np.arange(lo + start, min(lo + start + _CHUNK, hi + 1), dtype=np.int64)
         x = np.ldexp(raw.astype(np.float64), -t.frac_bits).astype(np.float32)
         x = np.broadcast_to(x[:, None], (x.size, channels))
-        shaped = np.ascontiguousarray(x).reshape((x.shape[0],) + tuple(base.shape or (1,)))
+        # one value per channel (the last axis), every other axis of size 1: the float ops
+        # are per channel, so this is the whole table
+        shaped = np.ascontiguousarray(x).reshape((x.shape[0],) + (1,) * (len(base.shape) - 1) + (channels,))
         y = quant.levels(program.run(shaped)).reshape(x.shape[0], -1)
         if y.shape[1] != channels:
             raise UnsupportedModelError(f"{node_name}: float ops before the quantizer change "
                                         "the tensor shape; hwgen cannot fold them")
         levels[start:start + raw.size] = y
-    return steps_to_threshold(node_name, levels, lo, quant.out_type())
+    out_t = quant.levels_type(levels) if hasattr(quant, "levels_type") else quant.out_type()
+    return steps_to_threshold(node_name, levels, lo, out_t)
 
 
 def steps_to_threshold(node_name: str, levels: np.ndarray, lo: int, out_t: FixedType) -> Threshold:
@@ -86,7 +90,7 @@ def steps_to_threshold(node_name: str, levels: np.ndarray, lo: int, out_t: Fixed
 # --- exact thresholds for affine chains on wide accumulators ------------------------------
 
 #: float ops whose composition with constant operands is affine per channel
-_AFFINE_OPS = {"Mul", "Add", "Sub", "Div", "Identity"}
+_AFFINE_OPS = {"Mul", "Add", "Sub", "Div", "Identity", "BatchNormalization"}
 #: QONNX rounding modes solved exactly: level >= q  <=>  y / s  >  or  >=  a boundary
 _EXACT_ROUNDING = {"ROUND", "HALF_EVEN", "FLOOR", "CEIL"}
 
@@ -97,6 +101,25 @@ def _fractions(values, channels: int) -> list[Fraction]:
         raise ValueError
     v = np.broadcast_to(v, (channels,))
     return [Fraction(float(x)) for x in v]
+
+
+def _batchnorm(step, channels: int):
+    """(gamma / sqrt(var + eps), mean, beta) per channel as exact numbers, or None."""
+    from onnx import helper
+    node = step.node
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    if node.input[0] != step.data_input or attrs.get("training_mode", 0) or len(node.input) != 5 \
+            or any(i not in step.consts for i in node.input[1:]):
+        return None
+    try:
+        gamma, beta, mean, var = (_fractions(step.consts[i], channels) for i in node.input[1:])
+    except ValueError:
+        return None
+    eps = Fraction(float(np.float32(attrs.get("epsilon", 1e-5))))
+    if any(v + eps <= 0 for v in var):
+        return None
+    roots = [Surd(0, g, 1 / (v + eps)) for g, v in zip(gamma, var)]
+    return roots, mean, beta
 
 
 def affine_chain(program: FloatProgram, channels: int) -> tuple[list[Fraction], list[Fraction], bool] | None:
@@ -112,6 +135,16 @@ def affine_chain(program: FloatProgram, channels: int) -> tuple[list[Fraction], 
             continue
         if op == "Relu":
             relu = True
+            continue
+        if op == "BatchNormalization":
+            bn = _batchnorm(step, channels)
+            if bn is None:
+                return None
+            try:   # y = (x - mean) * gamma / sqrt(var + eps) + beta, one root per channel
+                a = [x * r for x, r in zip(a, bn[0])]
+                b = [(x - m) * r + beta for x, m, r, beta in zip(b, bn[1], bn[0], bn[2])]
+            except MixedRootsError:
+                return None
             continue
         others = [n for n in step.node.input if n and n != step.data_input]
         if len(others) != 1 or others[0] not in step.consts:
@@ -169,6 +202,8 @@ def exact_affine_thresholds(node_name: str, program: FloatProgram, quant, base: 
             continue
         # level >= q  <=>  y/s beyond a boundary; y = a * raw * unit + b
         bounds = []
+        inv = 1 / (a * unit)          # once per channel: a square root makes division dear
+        offset, increasing = b * inv, a > 0
         for q in range(lo + 1, hi + 1):
             if quant.rounding_mode in ("ROUND", "HALF_EVEN"):
                 edge, strict = Fraction(2 * q - 1, 2), q % 2 == 1   # a tie goes to the even level
@@ -176,8 +211,8 @@ def exact_affine_thresholds(node_name: str, program: FloatProgram, quant, base: 
                 edge, strict = Fraction(q), False
             else:  # CEIL: level >= q  <=>  y/s > q - 1
                 edge, strict = Fraction(q - 1), True
-            raw_edge = (edge * s - b) / (a * unit)
-            if a > 0:
+            raw_edge = inv * (edge * s) - offset
+            if increasing:
                 bounds.append(_first_at_least(raw_edge, strict))
             else:  # decreasing: level >= q  <=>  raw below the edge
                 bounds.append(_last_at_most(raw_edge, strict))

@@ -1,12 +1,15 @@
 """One module per op; importing this package registers them all."""
 from .add import Add
 from .base import REGISTRY, Op
+from .conv import Conv
 from .dense import Dense
+from .layout import Concat, DepthToSpace, Pad, Upsample
+from .pool import Pool
 from .relu import Relu
 from .requant import Requant
 from .scale import ScaleShift
 from .shape import Identity, Reshape, Transpose
 from .threshold import Threshold
 
-__all__ = ["REGISTRY", "Op", "Add", "Dense", "Identity", "Relu", "Requant", "Reshape",
-           "ScaleShift", "Threshold", "Transpose"]
+__all__ = ["REGISTRY", "Op", "Add", "Concat", "Conv", "Dense", "DepthToSpace", "Identity", "Pad",
+           "Pool", "Relu", "Requant", "Reshape", "ScaleShift", "Threshold", "Transpose", "Upsample"]

@@ -53,13 +53,18 @@ class Threshold(Op):
 
     def golden(self, inputs, in_types):
         (x,) = inputs
-        x = x.astype(np.int64)
+        x = np.asarray(x).astype(np.int64)
         c = x.shape[-1]
-        thr = np.broadcast_to(self.thresholds, (c, self.thresholds.shape[1]))
-        dl = np.broadcast_to(self.deltas, thr.shape)
-        y = np.broadcast_to(self.start, (c,)).astype(np.int64) + np.zeros_like(x)
-        for j in range(thr.shape[1]):
-            y = y + np.where(x >= thr[:, j], dl[:, j], 0)
+        # per channel: how many thresholds x reaches (a binary search), then the sum of
+        # those steps (a prefix sum), as in ``start + sum_j delta_j * (x >= t_j)``
+        steps = np.concatenate([np.zeros((self.channels, 1), np.int64), np.cumsum(self.deltas, axis=1)], axis=1)
+        if self.channels == 1:
+            idx = np.searchsorted(self.thresholds[0], x, side="right")
+            return [self.start[0] + steps[0][idx]]
+        y = np.empty(x.shape, dtype=np.int64)
+        for ch in range(c):
+            idx = np.searchsorted(self.thresholds[ch], x[..., ch], side="right")
+            y[..., ch] = self.start[ch] + steps[ch][idx]
         return [y]
 
     def describe(self):
