@@ -197,6 +197,74 @@ def residual_qonnx(width=32, bits=6, seed=0, name="residual_mlp") -> onnx.ModelP
     return m.build("global_in", y, [1, 16], [1, 5])
 
 
+def cnn_qonnx(seed=0, in_shape=(3, 16, 16), name="cnn", variant="vgg") -> onnx.ModelProto:
+    """Small quantized CNNs in NCHW as Brevitas and QKeras export them, power-of-two scales.
+
+    ``variant``: ``"vgg"`` (Conv 3x3 pad 1, MaxPool 2, Conv stride 2 with SAME_UPPER
+    auto-pad, BatchNorm, AveragePool 2, Flatten, dense), ``"branches"`` (depthwise and
+    dilated convs, a Pad node, Concat of two branches, nearest Resize, a residual Add,
+    GlobalAveragePool over a non-power-of-two window, Flatten, dense), ``"conv1d"`` (Conv1D
+    stride 2, MaxPool ceil mode, GlobalMaxPool), ``"subpixel"`` (conv then DepthToSpace)."""
+    m = _Model(name, seed)
+    c_in = in_shape[0]
+
+    def conv(x, c_in, c_out, k, bits=4, groups=1, bias=True, act=True, **attrs):
+        kernel = (k,) * (len(in_shape) - 1)
+        w = m.qweights((c_out, c_in // groups) + kernel, bits, bits - 1)
+        inputs = [x, w] + ([m.qweights((c_out,), 8, 5)] if bias else [])
+        y = m.node("Conv", inputs, group=groups, kernel_shape=list(kernel), **attrs)
+        return m.quant(m.node("Relu", [y]), 4, 2, signed=False) if act else y
+
+    x = m.quant("global_in", 8, 5)
+    if variant == "vgg":
+        x = conv(x, c_in, 8, 3, pads=[1, 1, 1, 1])
+        x = m.node("MaxPool", [x], kernel_shape=[2, 2], strides=[2, 2])
+        y = conv(x, 8, 12, 3, act=False, strides=[2, 2], auto_pad="SAME_UPPER")
+        y = m.node("BatchNormalization", [y, m.const(m.rng.uniform(0.3, 1.5, 12), "gamma"),
+                                          m.const(m.rng.normal(0, 0.5, 12), "beta"),
+                                          m.const(m.rng.normal(0, 1.0, 12), "mean"),
+                                          m.const(m.rng.uniform(0.5, 4.0, 12), "var")])
+        x = m.quant(m.node("Relu", [y]), 4, 2, signed=False)
+        x = m.node("AveragePool", [x], kernel_shape=[2, 2], strides=[2, 2])
+        x = m.node("Flatten", [x], axis=1)
+        n = 12 * (in_shape[1] // 8) * (in_shape[2] // 8)
+        y = m.node("MatMul", [x, m.qweights((n, 10), 6, 5)])
+        return m.build("global_in", y, [1, *in_shape], [1, 10])
+    if variant == "branches":
+        x = conv(x, c_in, 8, 3, pads=[1, 1, 1, 1])
+        a = conv(x, 8, 8, 3, groups=8, pads=[1, 1, 1, 1])                    # depthwise
+        p = m.node("Pad", [x, m.const(np.array([0, 0, 2, 2, 0, 0, 2, 2]), "pads")], mode="constant")
+        m.inits[-1] = numpy_helper.from_array(np.array([0, 0, 2, 2, 0, 0, 2, 2], np.int64), m.inits[-1].name)
+        b = conv(p, 8, 4, 3, dilations=[2, 2])                               # dilated, padded by Pad
+        x = m.node("Concat", [a, b], axis=1)                                  # 12 channels
+        x = m.node("MaxPool", [x], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+        x = m.node("Resize", [x, "", m.const(np.array([1, 1, 2, 2]), "scales")], mode="nearest")
+        r = conv(x, 12, 12, 1, bits=4)
+        x = m.quant(m.node("Add", [x, r]), 5, 2, signed=False)              # residual
+        x = m.quant(m.node("GlobalAveragePool", [x]), 6, 3, signed=False)     # a mean of H*W pixels
+        x = m.node("Conv", [x, m.qweights((12, 12, 1, 1), 4, 3)], kernel_shape=[1, 1])
+        x = m.quant(x, 6, 2)
+        x = m.node("Flatten", [x], axis=1)
+        y = m.node("MatMul", [x, m.qweights((12, 6), 6, 5)])
+        return m.build("global_in", y, [1, *in_shape], [1, 6])
+    if variant == "conv1d":
+        x = conv(x, c_in, 8, 5, strides=[2], pads=[2, 2])
+        x = m.node("MaxPool", [x], kernel_shape=[3], strides=[2], ceil_mode=1)
+        x = conv(x, 8, 8, 3, pads=[1, 1])
+        x = m.node("GlobalMaxPool", [x])
+        x = m.node("Flatten", [x], axis=1)
+        y = m.node("MatMul", [x, m.qweights((8, 4), 6, 5)])
+        return m.build("global_in", y, [1, *in_shape], [1, 4])
+    if variant == "subpixel":
+        x = conv(x, c_in, 8, 3, pads=[1, 1, 1, 1])
+        x = conv(x, 8, 8, 3, pads=[1, 1, 1, 1], act=False)
+        x = m.quant(x, 6, 3)
+        y = m.node("DepthToSpace", [x], blocksize=2, mode="CRD")
+        h, w = in_shape[1:]
+        return m.build("global_in", y, [1, *in_shape], [1, 2, 2 * h, 2 * w])
+    raise ValueError(f"unknown CNN variant {variant!r}")
+
+
 def float_mlp(sizes=(16, 8, 5), seed=0) -> onnx.ModelProto:
     """A plain float ONNX MLP (MatMul, Add, Relu; no quantizers) with unnamed nodes, as many
     exporters write them: it needs a precision config, and hwgen names its layers MatMul_0,

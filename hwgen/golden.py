@@ -31,22 +31,32 @@ def check_raw_input(graph: Graph, name: str, x: np.ndarray) -> np.ndarray:
 
 #: samples per chunk: small enough that a chunk's activations stay in cache
 CHUNK = 8192
+#: values of the largest tensor per chunk (a CNN's feature maps are large per sample)
+CHUNK_VALUES = 1 << 19
 
 
-def _chunked(fn, arrays: list[np.ndarray]) -> list[np.ndarray]:
+def _chunk_size(graph: Graph | None) -> int:
+    if graph is None or not graph.types:
+        return CHUNK
+    largest = max(t.size for t in graph.types.values())
+    return max(1, min(CHUNK, CHUNK_VALUES // max(largest, 1)))
+
+
+def _chunked(fn, arrays: list[np.ndarray], graph: Graph | None = None) -> list[np.ndarray]:
     """Apply ``fn`` (list of arrays -> list of arrays, row-wise independent) chunk by chunk on
     all cores; NumPy and BLAS release the GIL, so threads run in parallel."""
     n = arrays[0].shape[0]
-    if n <= CHUNK:
+    chunk = _chunk_size(graph)
+    if n <= chunk:
         return fn(arrays)
     from threadpoolctl import threadpool_limits
 
-    starts = range(0, n, CHUNK)
+    starts = range(0, n, chunk)
     workers = min(len(starts), os.cpu_count() or 1)
     # One BLAS thread per worker: chunk-level parallelism beats BLAS threads on these small
     # matrices, and both at once oversubscribe the cores.
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
-        parts = list(pool.map(lambda s: fn([a[s:s + CHUNK] for a in arrays]), starts))
+        parts = list(pool.map(lambda s: fn([a[s:s + chunk] for a in arrays]), starts))
     return [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
 
 
@@ -58,7 +68,7 @@ def run_all(graph: Graph, raw_inputs) -> list[np.ndarray]:
     if len(raw_inputs) != len(graph.inputs):
         raise HwgenError(f"model has {len(graph.inputs)} inputs, got {len(raw_inputs)} arrays")
     checked = [check_raw_input(graph, name, x) for name, x in zip(graph.inputs, raw_inputs)]
-    return _chunked(lambda xs: _run_chunk(graph, xs), checked)
+    return _chunked(lambda xs: _run_chunk(graph, xs), checked, graph)
 
 
 def tensors(graph: Graph, raw_inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
@@ -117,7 +127,7 @@ def predict(graph: Graph, x):
     single-output model, else a list."""
     xs = [x] if not isinstance(x, (list, tuple)) else list(x)
     xs = [np.asarray(v) for v in xs]
-    outs = _chunked(lambda c: dequantize_outputs(graph, run_all(graph, quantize_inputs(graph, c))), xs)
+    outs = _chunked(lambda c: dequantize_outputs(graph, run_all(graph, quantize_inputs(graph, c))), xs, graph)
     return outs[0] if len(outs) == 1 else outs
 
 

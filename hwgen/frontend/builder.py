@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import HwgenError
 from ..fixed import parse_type, quantize_float, to_float
 from ..graph import Graph, Node, TensorType
-from ..ops import Add, Dense, Relu, Requant, Reshape, ScaleShift
+from ..ops import Add, Concat, Conv, Dense, Pad, Pool, Relu, Requant, Reshape, ScaleShift, Upsample
 from .streamline import steps_to_threshold
 
 
@@ -69,6 +69,41 @@ class GraphBuilder:
         acc = parse_type(accum_type) if accum_type is not None else None
         op = Dense(weights=w, weight_type=wt.exact(), bias=b, bias_type=bt, accum_type=acc)
         return self._add("dense", op, [x], name, reuse_factor)
+
+    def conv(self, x, weights, weight_type, bias=None, bias_type=None, accum_type=None, strides=None,
+             dilations=None, pads=None, groups=1, name=None, reuse_factor=1, raw=False) -> str:
+        """Convolution of a channels-last tensor ``(*spatial, C)``. ``weights`` has shape
+        ``(*kernel, C / groups, C_out)``; ``pads`` lists the begins, then the ends."""
+        wt = parse_type(weight_type)
+        w = self._const(weights, wt, raw)
+        b = bt = None
+        if bias is not None:
+            if bias_type is None:
+                raise HwgenError("conv bias needs bias_type")
+            bt = parse_type(bias_type)
+            b = self._const(bias, bt, raw)
+            bt = bt.exact()
+        acc = parse_type(accum_type) if accum_type is not None else None
+        op = Conv(weights=w, weight_type=wt.exact(), bias=b, bias_type=bt, accum_type=acc,
+                  strides=strides or (), dilations=dilations or (), pads=pads or (), groups=groups)
+        return self._add("conv", op, [x], name, reuse_factor)
+
+    def max_pool(self, x, kernel, strides=None, pads=None, ceil_mode=False, name=None) -> str:
+        return self._add("max_pool", Pool("max", tuple(kernel), strides or (), (), pads or (), ceil_mode),
+                         [x], name)
+
+    def sum_pool(self, x, kernel, strides=None, pads=None, name=None) -> str:
+        """The window sums of an average pool (divide with :meth:`requant` or a scale)."""
+        return self._add("sum_pool", Pool("sum", tuple(kernel), strides or (), (), pads or ()), [x], name)
+
+    def pad(self, x, pads, name=None) -> str:
+        return self._add("pad", Pad(tuple(pads)), [x], name)
+
+    def concat(self, tensors, axis=-1, name=None) -> str:
+        return self._add("concat", Concat(axis), list(tensors), name)
+
+    def upsample(self, x, factors, name=None) -> str:
+        return self._add("upsample", Upsample(tuple(factors)), [x], name)
 
     def relu(self, x, max_value: float | None = None, name=None) -> str:
         cap = None

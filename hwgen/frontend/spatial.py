@@ -364,6 +364,26 @@ class SpatialOps:
         kernel = self.graph.types[x.tensor].shape[:-1]
         self.finish_pool(node, Pool("max", kernel), x, seg)
 
+    def op_ReduceMean(self, node):
+        """A mean over every spatial axis is a global average pool (ResNet heads)."""
+        a = _attrs(node)
+        rank = len(self.shape(node.input[0]))
+        axes = a.get("axes")
+        if axes is None and len(node.input) > 1 and node.input[1]:
+            axes = self.const_of(node.input[1])
+        axes = sorted(int(i) % rank for i in np.asarray(axes if axes is not None else []).reshape(-1))
+        if rank < 3 or axes != list(range(2, rank)):
+            raise UnsupportedModelError(f"{_desc(node)}: only a mean over all spatial axes (a global "
+                                        f"average pool) is supported, not over axes {axes}")
+        if a.get("keepdims", 1):
+            return self.op_GlobalAveragePool(node)
+        pooled = f"{node.output[0]}__pooled"
+        keep = helper.make_node("GlobalAveragePool", [node.input[0]], [pooled], name=node.name)
+        self.op_GlobalAveragePool(keep)
+        flat = helper.make_node("Flatten", [pooled], [node.output[0]], name=f"{node.name}_flatten", axis=1)
+        self.model.set_tensor_shape(pooled, list(self.shape(node.input[0])[:2]) + [1] * (rank - 2))
+        self.reshape(flat)
+
     # --- data movement -------------------------------------------------------------------
     def op_Pad(self, node):
         a = _attrs(node)
@@ -410,7 +430,7 @@ class SpatialOps:
         if axis < 0:
             raise UnsupportedModelError(f"{_desc(node)}: concatenation along the batch axis")
         layout = values[0].layout
-        hw_axis = list(layout).index(axis) if layout else axis
+        hw_axis = layout[axis] if layout else axis
         scales = [v.scale for v in values]
         scale = None
         if any(s is not None for s in scales):

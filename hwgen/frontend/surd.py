@@ -120,12 +120,13 @@ class Surd:
     def __floor__(self) -> int:
         if self.q == 0:
             return math.floor(self.p)
-        p, r = float(self.p), float(self.q) * math.sqrt(float(self.w))
-        v = p + r
-        n = math.floor(v)
-        # float error is a few ulps of the terms: far enough from an integer, floor is exact
-        if min(v - n, n + 1 - v) > 1e-12 * (abs(p) + abs(r)) + 1e-300 and math.isfinite(v):
-            return n
+        # floor(2**k * value) to within 2, in exact integers (isqrt of the squared root
+        # term), then at most a step or two of exact comparison
+        k = 64
+        t = self.q * self.q * self.w * (1 << (2 * k))
+        root = math.isqrt(t.numerator // t.denominator)
+        approx = math.floor(self.p * (1 << k)) + (root if self.q > 0 else -root - 1)
+        n = approx >> k
         while self < n:
             n -= 1
         while self >= n + 1:
