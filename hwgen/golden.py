@@ -84,8 +84,82 @@ def tensors(graph: Graph, raw_inputs: list[np.ndarray]) -> dict[str, np.ndarray]
     return env
 
 
+#: an elementwise chain whose input takes at most this many values (times its channels)
+#: runs as one table look-up
+TABLE_VALUES = 1 << 20
+_TABLE_KINDS = {"relu", "requant", "threshold", "scale_shift"}
+
+
+class _Table:
+    """Consecutive elementwise nodes (ReLU, requantization, thresholds, constant scales)
+    evaluated once on every value their input can take, per channel: executing them is
+    then one gather. The table is built by the nodes' own golden functions, so it is exact
+    by construction; :func:`tensors` still runs the nodes one by one."""
+
+    def __init__(self, graph: Graph, chain: list):
+        self.source, self.target = chain[0].inputs[0], chain[-1].outputs[0]
+        t = graph.types[self.source]
+        self.lo = t.ftype.min_raw
+        c = t.shape[-1] if t.shape else 1
+        values = np.arange(self.lo, t.ftype.max_raw + 1, dtype=np.int64)
+        y = np.ascontiguousarray(np.broadcast_to(values[:, None], (values.size, c)))
+        for node in chain:
+            y = node.op.golden([y], [type(t)((c,), graph.types[node.inputs[0]].ftype)])[0]
+        y = np.asarray(y).astype(np.int64)
+        self.per_channel = bool(np.any(y != y[:, :1]))
+        self.table = y.reshape(-1) if self.per_channel else np.ascontiguousarray(y[:, 0])
+        self.channels = c
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        index = x - self.lo
+        if self.per_channel:
+            index = index * self.channels + np.arange(self.channels)
+        return self.table[index]
+
+
+def _schedule(graph: Graph) -> list:
+    """The nodes to execute, with elementwise chains on narrow tensors replaced by tables
+    (cached on the graph while its nodes are unchanged)."""
+    key = (tuple(map(id, graph.nodes)), tuple(graph.outputs))
+    cached = graph.__dict__.get("_golden_schedule")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    readers: dict[str, int] = {}
+    for n in graph.nodes:
+        for t in n.inputs:
+            readers[t] = readers.get(t, 0) + 1
+
+    def tabulable(node) -> bool:
+        if node.op.kind not in _TABLE_KINDS or len(node.inputs) != 1:
+            return False
+        t = graph.types[node.inputs[0]]
+        span = t.ftype.max_raw - t.ftype.min_raw + 1
+        return span * (t.shape[-1] if t.shape else 1) <= TABLE_VALUES and t.ftype.width <= 62 \
+            and graph.types[node.outputs[0]].ftype.width <= 62
+
+    items, i, nodes = [], 0, graph.nodes
+    while i < len(nodes):
+        chain = [nodes[i]] if tabulable(nodes[i]) else []
+        while chain and i + len(chain) < len(nodes):
+            last, nxt = chain[-1].outputs[0], nodes[i + len(chain)]
+            if not (tabulable(nxt) and nxt.inputs == [last] and readers.get(last) == 1
+                    and last not in graph.outputs):
+                break
+            chain.append(nxt)
+        items.append(_Table(graph, chain) if chain else nodes[i])
+        i += max(len(chain), 1)
+    graph.__dict__["_golden_schedule"] = (key, items)
+    return items
+
+
 def _run_chunk(graph: Graph, raw_inputs: list[np.ndarray]) -> list[np.ndarray]:
-    env = tensors(graph, raw_inputs)
+    env = dict(zip(graph.inputs, raw_inputs))
+    for item in _schedule(graph):
+        if isinstance(item, _Table):
+            env[item.target] = item(env[item.source])
+            continue
+        outs = item.op.golden([env[t] for t in item.inputs], [graph.types[t] for t in item.inputs])
+        env.update(zip(item.outputs, outs))
     return [env[t] for t in graph.outputs]
 
 

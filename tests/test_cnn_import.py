@@ -230,3 +230,23 @@ def test_real_float_cnn_with_a_precision_config(real_models, tmp_path):
     got, expected = hwgen.predict(graph, x), qonnx_execute(onnx.load(path), x)
     assert (got.argmax(axis=1) == expected.argmax(axis=1)).all()
     assert np.abs(got - expected).max() < 0.1 * np.abs(expected).max()
+
+
+@pytest.mark.parametrize("name", sorted(CNNS))
+def test_table_lookups_equal_the_nodes_one_by_one(name):
+    """run_all replaces elementwise chains by tables; tensors() runs every node itself."""
+    model = examples.cnn_qonnx(seed=8, **CNNS[name])
+    graph = hwgen.load(model)
+    raw = golden.quantize_inputs(graph, examples.grid_inputs(model, 30, seed=9))
+    assert any(isinstance(item, golden._Table) for item in golden._schedule(graph))
+    np.testing.assert_array_equal(golden.run_all(graph, raw)[0], golden.tensors(graph, raw)[graph.outputs[0]])
+
+
+def test_a_wrong_table_is_caught():
+    """The comparison above fails when a table entry is wrong."""
+    model = examples.cnn_qonnx(seed=8, variant="vgg", in_shape=(3, 16, 16))
+    graph = hwgen.load(model)
+    raw = golden.quantize_inputs(graph, examples.grid_inputs(model, 30, seed=9))
+    table = next(item for item in golden._schedule(graph) if isinstance(item, golden._Table))
+    table.table = table.table + 1
+    assert not np.array_equal(golden.run_all(graph, raw)[0], golden.tensors(graph, raw)[graph.outputs[0]])

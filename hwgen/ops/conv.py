@@ -129,10 +129,14 @@ class Conv(Op):
         (x,), (xt,) = inputs, in_types
         n = len(self.kernel)
         pad = [(0, 0)] + [(self.pads[i], self.pads[i + n]) for i in range(n)] + [(0, 0)]
+        w_dtype = self.dense._plan(xt.ftype)[3].dtype
+        if w_dtype.kind == "f":
+            # the BLAS dtype before im2col: the patches are copied once, at half the width
+            x = np.asarray(x).astype(w_dtype)
         x = np.pad(x, pad) if any(self.pads) else x
         out_spatial = self.out_shape(xt.shape)[:-1]
         positions = int(np.prod(out_spatial))
-        row = positions * self.dense.n_in * 8
+        row = positions * self.dense.n_in * x.dtype.itemsize
         step = max(1, _PATCH_BYTES // max(row, 1))
         parts = []
         for s in range(0, x.shape[0], step):
