@@ -250,3 +250,17 @@ def test_a_wrong_table_is_caught():
     table = next(item for item in golden._schedule(graph) if isinstance(item, golden._Table))
     table.table = table.table + 1
     assert not np.array_equal(golden.run_all(graph, raw)[0], golden.tensors(graph, raw)[graph.outputs[0]])
+
+
+def test_real_finn_streamlined_tfc_with_topk_equals_qonnx(real_models):
+    """FINN's build_dataflow example after FINN's own streamlining: MultiThreshold,
+    Unsqueeze/BatchNorm/Squeeze, and a TopK head whose indices are the model output."""
+    path = real_models / "finn_tfc_w1a1_streamlined.onnx"
+    graph = hwgen.load(path)
+    assert graph.output_transform.describe().endswith("TopK")
+    x = np.random.default_rng(16).integers(0, 256, (200, 1, 28, 28)).astype(np.float32)
+    expected = qonnx_execute(onnx.load(path), x)
+    got = hwgen.predict(graph, x)
+    assert got.dtype == expected.dtype == np.int64
+    np.testing.assert_array_equal(got, expected)
+    assert len(np.unique(expected)) > 3

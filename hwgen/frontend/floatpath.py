@@ -28,7 +28,7 @@ PER_SAMPLE_FLOAT_OPS = {"Mul", "Add", "Sub", "Div", "Relu", "BatchNormalization"
                         "Softmax", "LogSoftmax", "Sigmoid", "Tanh", "Neg", "Abs", "Exp",
                         "Identity", "LeakyRelu", "HardSigmoid", "Sqrt", "Max", "Min",
                         "PRelu", "Elu", "Selu", "Softplus", "Softsign", "HardSwish",
-                        "Floor", "Ceil", "Round", "Reciprocal"}
+                        "Floor", "Ceil", "Round", "Reciprocal", "ArgMax"}
 SHAPE_OPS = {"Reshape", "Flatten"}
 
 
@@ -41,6 +41,8 @@ class FloatStep:
     consts: dict[str, np.ndarray] = field(default_factory=dict)
     #: per-sample target shape for Reshape/Flatten
     reshape: tuple[int, ...] | None = None
+    #: which output of the node continues (TopK's indices are its second)
+    output_index: int = 0
 
     def describe(self) -> str:
         return self.node.op_type
@@ -60,7 +62,10 @@ def _session(step: FloatStep, opset: int, data_rank: int):
             c = step.consts[name]
             inputs.append(helper.make_tensor_value_info(
                 name, helper.np_dtype_to_tensor_dtype(c.dtype), list(c.shape)))
-    outputs = [helper.make_tensor_value_info(node.output[0], onnx.TensorProto.FLOAT, None)]
+    # TopK's second output holds int64 indices; every other output here is float
+    outputs = [helper.make_tensor_value_info(name, onnx.TensorProto.INT64 if (node.op_type, k) == ("TopK", 1)
+                                             else onnx.TensorProto.FLOAT, None)
+               for k, name in enumerate(node.output)]
     g = helper.make_graph([node], "hwgen-float-step", inputs, outputs)
     model = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = 8
@@ -99,7 +104,7 @@ class FloatProgram:
                 self._sessions[key] = _session(step, self.opset, x.ndim)
             feed = {step.data_input: x, **{k: v for k, v in step.consts.items()
                                            if k in step.node.input}}
-            x = self._sessions[key].run(None, feed)[0]
+            x = self._sessions[key].run(None, feed)[step.output_index]
         return x
 
     def describe(self) -> list[str]:

@@ -411,6 +411,21 @@ class _Importer(SpatialOps):
         step = FloatStep(node, data, consts)
         self.values[node.output[0]] = FloatSeg(v.base, v.steps + [step], v.input_name, v.input_shape, v.layout)
 
+    def op_TopK(self, node):
+        """FINN's classifier head (the index of the largest output): a float step of the
+        output transform, per sample."""
+        axis = next((helper.get_attribute_value(a) for a in node.attribute if a.name == "axis"), -1)
+        rank = len(self.shape(node.input[0]))
+        if axis % rank == 0:
+            raise UnsupportedModelError(f"{_node_desc(node)}: TopK along the batch axis")
+        self.float_step(node)
+        seg = self.values[node.output[0]]
+        for k in range(1, len(node.output)):
+            last = seg.steps[-1]
+            step = FloatStep(last.node, last.data_input, last.consts, output_index=k)
+            self.values[node.output[k]] = FloatSeg(seg.base, seg.steps[:-1] + [step], seg.input_name,
+                                                   seg.input_shape, seg.layout)
+
     # --- quantizers ----------------------------------------------------------------------
     def quant_spec(self, node) -> QuantSpec:
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
@@ -791,11 +806,24 @@ class _Importer(SpatialOps):
     def op_Flatten(self, node):
         self.reshape(node)
 
+    def op_Squeeze(self, node):
+        self.reshape(node)
+
+    def op_Unsqueeze(self, node):
+        self.reshape(node)
+
     def reshape(self, node):
         v = self.value(node.input[0])
         target = self.per_sample(node.output[0])
         if isinstance(v, IntT) and v.scale is not None and v.scale.ndim:
             v = self.as_float(v)  # a scale per channel does not survive a reshape
+        src_shape = self.graph.types[v.tensor].shape if isinstance(v, IntT) else None
+        if isinstance(v, IntT) and v.layout is None and [d for d in src_shape if d != 1] == \
+                [d for d in target if d != 1] and any(n.op_type == "BatchNormalization"
+                                                      for n in self.consumers.get(node.output[0], [])):
+            # FINN's Unsqueeze -> BatchNorm -> Squeeze: the unit axes stay inside the float
+            # chain, so the channels stay on the graph tensor's last axis
+            v = self.as_float(v)
         if isinstance(v, IntT):
             src = self.onnx_order(v, node)  # a reshape flattens in ONNX's (NCHW) order
             self.emit(node.name, Reshape(target), [src], node.output[0], scale=v.scale, layout=None)
