@@ -43,6 +43,9 @@ class FloatStep:
     reshape: tuple[int, ...] | None = None
     #: which output of the node continues (TopK's indices are its second)
     output_index: int = 0
+    #: a data-movement step (DepthToSpace, Resize): the hwgen op that does it on integers,
+    #: so that a quantizer after it can quantize first and move the integers
+    move: object = None
 
     def describe(self) -> str:
         return self.node.op_type

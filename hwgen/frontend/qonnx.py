@@ -514,6 +514,8 @@ class _Importer(SpatialOps):
             v = self.as_float(v)
         if not isinstance(v, FloatSeg):
             raise UnsupportedModelError(f"{_node_desc(node)}: cannot quantize {type(v).__name__}")
+        if self.quantize_then_move(node, spec, v):
+            return
         program = FloatProgram(v.steps, self.opset, to_onnx=v.layout,
                                from_onnx=inverse(v.layout) if v.layout else None)
         op = tabulate_thresholds(node.name, program, spec, self.graph.types[v.base])

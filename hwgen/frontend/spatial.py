@@ -504,11 +504,59 @@ class SpatialOps:
 
     def op_DepthToSpace(self, node):
         a = _attrs(node)
+        op = DepthToSpace(int(a["blocksize"]), a.get("mode", "DCR"))
+        if self.deferred_move(node, op):
+            return
         x = self.spatial_input(node, node.input[0])
         if x.scale is not None and x.scale.ndim:
-            raise UnsupportedModelError(f"{_desc(node)}: per-channel float scales through DepthToSpace")
-        self.emit(node.name, DepthToSpace(int(a["blocksize"]), a.get("mode", "DCR")), [x.tensor],
-                  node.output[0], scale=x.scale)
+            # a scale per channel becomes one per pixel of each block: keep it float
+            if self.deferred_move(node, op, self.as_float(x)):
+                return
+        self.emit(node.name, op, [x.tensor], node.output[0], scale=x.scale)
+
+    def deferred_move(self, node, op, seg=None) -> bool:
+        """Data movement of a float value (pending float steps on an integer tensor): a
+        step of its float chain, done on the integers after the next quantizer (which must
+        then treat every channel alike, see ``quantize_then_move``)."""
+        from .qonnx import FloatSeg
+        v = seg if seg is not None else self.value(node.input[0])
+        if not isinstance(v, FloatSeg) or v.base is None:
+            return False
+        step = FloatStep(node, node.input[0], move=op)
+        self.values[node.output[0]] = FloatSeg(v.base, v.steps + [step], v.input_name, v.input_shape, v.layout)
+        return True
+
+    def quantize_then_move(self, node, spec, seg) -> bool:
+        """A quantizer after data movement in a float chain: quantize per channel before the
+        move (exact, since the move only copies values), then move the integers. Needs one
+        quantizer scale and steps after the move that treat all channels alike."""
+        moves = [k for k, s in enumerate(seg.steps) if s.move is not None]
+        if not moves:
+            return False
+        first = moves[0]
+        after = seg.steps[first:]
+        for s in after:
+            if s.move is None and not all(np.asarray(c).size == 1 for c in s.consts.values()):
+                raise UnsupportedModelError(f"{_desc(node)}: a per-channel float step after "
+                                            f"{seg.steps[first].node.op_type}; hwgen cannot quantize it exactly")
+        if np.asarray(spec.scale).size != 1:
+            raise UnsupportedModelError(f"{_desc(node)}: a per-channel quantizer after "
+                                        f"{seg.steps[first].node.op_type}")
+        from .floatpath import FloatProgram
+        from .streamline import tabulate_thresholds
+        steps = seg.steps[:first] + [s for s in after if s.move is None]
+        program = FloatProgram(steps, self.opset, to_onnx=seg.layout,
+                               from_onnx=inverse(seg.layout) if seg.layout else None)
+        op = tabulate_thresholds(node.name, program, spec, self.graph.types[seg.base])
+        tensor = self.emit(node.name, op, [seg.base], f"{node.output[0]}__before_move")
+        for k in moves:
+            step = seg.steps[k]
+            tensor = self.emit(step.node.name, step.move, [tensor],
+                               node.output[0] if k == moves[-1] else f"{step.node.output[0]}__moved")
+        if spec.float_scale:
+            self.values[node.output[0]] = type(self.values[node.output[0]])(
+                node.output[0], np.asarray(spec.scale, dtype=np.float32).reshape(()), self.hw_layout[node.output[0]])
+        return True
 
     # --- Trunc ---------------------------------------------------------------------------
     def op_Trunc(self, node):
