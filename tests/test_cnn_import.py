@@ -274,3 +274,70 @@ def test_real_finn_streamlined_tfc_with_topk_equals_qonnx(real_models):
     assert got.dtype == expected.dtype == np.int64
     np.testing.assert_array_equal(got, expected)
     assert len(np.unique(expected)) > 3
+
+
+# --- table activations -----------------------------------------------------------------------
+
+def float_mlp_with_activations():
+    """A float MLP: MatMul, Add, Sigmoid, MatMul, Add, Tanh, MatMul, Softmax."""
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(18)
+    sizes = (8, 16, 12, 5)
+    nodes, inits, x = [], [], "x"
+    acts = ["Sigmoid", "Tanh", "Softmax"]
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        inits += [numpy_helper.from_array(rng.normal(0, 0.6, (a, b)).astype(np.float32), f"w{i}"),
+                  numpy_helper.from_array(rng.normal(0, 0.3, b).astype(np.float32), f"b{i}")]
+        nodes += [helper.make_node("MatMul", [x, f"w{i}"], [f"m{i}"], name=f"dense_{i}"),
+                  helper.make_node("Add", [f"m{i}", f"b{i}"], [f"a{i}"], name=f"bias_{i}"),
+                  helper.make_node(acts[i], [f"a{i}"], [f"h{i}"], name=f"act_{i}")]
+        x = f"h{i}"
+    g = helper.make_graph(nodes, "act_mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
+                          [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, 5])], initializer=inits)
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    return model
+
+
+def test_table_activations_in_a_float_model_with_a_config(tmp_path):
+    """Sigmoid and Tanh between layers become tables (their results go on in fixed point);
+    the Softmax at the output becomes a table because the config names it. The error
+    against float math is reported and small."""
+    import onnxruntime as rt
+    model = float_mlp_with_activations()
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("model:\n  precision: fixed<18,8,RND,SAT>\n  input_precision: fixed<12,4,RND,SAT>\n"
+                   "layers:\n  act_0:\n    table_size: 2048\n    precision: {result: 'ufixed<12,0,RND,SAT>'}\n"
+                   "  act_2:\n    precision: {result: 'ufixed<12,0,RND,SAT>'}\n")
+    graph = hwgen.load(model, config=cfg)
+    kinds = [n.op.kind for n in graph.nodes]
+    assert kinds.count("table_activation") == 2 and kinds[-1] == "table_softmax"
+    assert graph.node("act_0").op.table_size == 2048
+    x = np.random.default_rng(19).uniform(-3, 3, (500, 8)).astype(np.float32)
+    got = hwgen.predict(graph, x)
+    sess = rt.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    expected = np.concatenate([sess.run(None, {"x": x[i:i + 1]})[0] for i in range(len(x))])
+    err = np.abs(got - expected).max()
+    print(f"table activations: max error {err:.4f} against float math")
+    assert err < 0.05
+    assert (got.argmax(axis=1) == expected.argmax(axis=1)).mean() > 0.97
+
+
+def test_table_activation_without_a_result_type_asks_for_a_config():
+    model = float_mlp_with_activations()
+    with pytest.raises(hwgen.HwgenError, match="config"):
+        hwgen.load(model, input_precision="fixed<12,4,RND,SAT>")
+
+
+def test_table_activation_golden_is_its_table():
+    """Every input value reads the entry its index names; the index is exact."""
+    from hwgen.fixed import parse_type, to_float
+    from hwgen.ops import TableActivation
+    t = parse_type("fixed<12,5>")
+    op = TableActivation("tanh", parse_type("fixed<10,1,RND,SAT>"), 256)
+    raw = np.arange(t.min_raw, t.max_raw + 1)[:, None]
+    y = op.golden([raw], [TensorType((1,), t)])[0][:, 0]
+    x = to_float(raw[:, 0], t)
+    idx = np.clip(np.floor((x + 4.0) * 256 / 8.0), 0, 255).astype(int)
+    np.testing.assert_array_equal(y, op.table[idx])
+    assert np.abs(to_float(y, op.table_type) - np.tanh(x)).max() < 2 * 8.0 / 256

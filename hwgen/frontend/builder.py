@@ -17,7 +17,8 @@ import numpy as np
 from ..errors import HwgenError
 from ..fixed import parse_type, quantize_float, to_float
 from ..graph import Graph, Node, TensorType
-from ..ops import Add, Concat, Conv, Dense, Pad, Pool, Relu, Requant, Reshape, ScaleShift, Upsample
+from ..ops import (Add, Concat, Conv, Dense, Pad, Pool, Relu, Requant, Reshape, ScaleShift, TableActivation,
+                   TableSoftmax, Upsample)
 from .streamline import steps_to_threshold
 
 
@@ -104,6 +105,20 @@ class GraphBuilder:
 
     def upsample(self, x, factors, name=None) -> str:
         return self._add("upsample", Upsample(tuple(factors)), [x], name)
+
+    def sigmoid(self, x, out_type, table_size: int = 1024, name=None) -> str:
+        """Sigmoid through a table of ``table_size`` entries of ``out_type`` (over [-8, 8))."""
+        return self._add("sigmoid", TableActivation("sigmoid", parse_type(out_type), table_size), [x], name)
+
+    def tanh(self, x, out_type, table_size: int = 1024, name=None) -> str:
+        """Tanh through a table of ``table_size`` entries of ``out_type`` (over [-4, 4))."""
+        return self._add("tanh", TableActivation("tanh", parse_type(out_type), table_size), [x], name)
+
+    def softmax(self, x, out_type, exp_type="ufixed<18,1,RND,SAT>", inv_type="ufixed<18,1,RND,SAT>",
+                table_size: int = 1024, name=None) -> str:
+        """Softmax over the last axis with an exp table and a reciprocal table."""
+        op = TableSoftmax(parse_type(out_type), parse_type(exp_type), parse_type(inv_type), table_size)
+        return self._add("softmax", op, [x], name)
 
     def relu(self, x, max_value: float | None = None, name=None) -> str:
         cap = None

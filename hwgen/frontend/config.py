@@ -24,8 +24,8 @@ from ..errors import ConfigError
 from ..fixed import FixedType, FixedTypeError, parse_type
 
 _MODEL_KEYS = {"precision", "input_precision", "reuse_factor", "clock_mhz", "adder_levels_per_stage"}
-_LAYER_KEYS = {"precision", "reuse_factor"}
-_PRECISION_KEYS = {"weight", "bias", "result", "accum"}
+_LAYER_KEYS = {"precision", "reuse_factor", "table_size"}
+_PRECISION_KEYS = {"weight", "bias", "result", "accum", "exp_table", "inv_table"}
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,11 @@ class LayerConfig:
     result: FixedType | None = None
     accum: FixedType | None = None
     reuse_factor: int | None = None
+    #: table activations (Sigmoid, Tanh, Softmax): entries per table, and Softmax's two
+    #: table types (the result type is ``result``)
+    table_size: int | None = None
+    exp_table: FixedType | None = None
+    inv_table: FixedType | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,8 @@ def _layer(name: str, d) -> LayerConfig:
         kw = {"weight": t, "bias": t, "result": t}
     if "reuse_factor" in d:
         kw["reuse_factor"] = _positive_int(d["reuse_factor"], f"layers.{name}.reuse_factor")
+    if "table_size" in d:
+        kw["table_size"] = _positive_int(d["table_size"], f"layers.{name}.table_size")
     return LayerConfig(**kw)
 
 

@@ -21,10 +21,10 @@ import onnx
 from onnx import helper
 
 from ..errors import HwgenError, NeedsConfigError, UnsupportedModelError
-from ..fixed import (FixedType, Overflow, Rounding, exact_fixed, is_power_of_two,
+from ..fixed import (FixedType, Overflow, Rounding, exact_fixed, is_power_of_two, parse_type,
                      quantize_float, to_float)
 from ..graph import Graph, Node, TensorType
-from ..ops import Add, Dense, Relu, Requant, Reshape, ScaleShift, Transpose
+from ..ops import Add, Dense, Relu, Requant, Reshape, ScaleShift, TableActivation, TableSoftmax, Transpose
 from .spatial import SpatialOps, channels_last, inverse
 from .config import Config
 from .floatpath import (PER_SAMPLE_FLOAT_OPS, FloatProgram, FloatStep, InputTransform, MultiThresholdSpec,
@@ -276,6 +276,8 @@ class _Importer(SpatialOps):
             return v.tensor
         if isinstance(v, FloatSeg) and v.base is None:
             return self.make_input(v, None, name)
+        if isinstance(v, FloatSeg) and self.table_activation(name, v):
+            return self.values[name].tensor
         if isinstance(v, FloatSeg):
             ops = ", ".join(s.node.op_type for s in v.steps)
             raise UnsupportedModelError(
@@ -353,8 +355,40 @@ class _Importer(SpatialOps):
         self.config.check_layer_names({n.name for n in self.graph.nodes})
         return self.graph
 
+    def table_activation(self, name: str, seg: "FloatSeg", required: bool = True) -> bool:
+        """A float Sigmoid, Tanh or Softmax on a fixed-point tensor whose result goes on in
+        fixed point: a table activation, with the config's result type (and table size,
+        Softmax's table types). ``required``: the result must be fixed point (else it is a
+        float step when the config does not name the layer)."""
+        if len(seg.steps) != 1 or seg.base is None or seg.steps[0].node.op_type not in ("Sigmoid", "Tanh", "Softmax"):
+            return False
+        node = seg.steps[0].node
+        if not required and node.name not in self.config.layers:
+            return False
+        layer = self.config.layer(node.name)
+        out_t = self.config.result_type(node.name)
+        if out_t is None:
+            raise NeedsConfigError(
+                f"{_node_desc(node)}: its result goes on in fixed point, so it becomes a table "
+                "activation: give its result type (--config with model.precision or "
+                f"layers.{node.name}.precision.result; optional table_size)", self.layer_list())
+        size = layer.table_size or 1024
+        if node.op_type == "Softmax":
+            shape = self.graph.types[seg.base].shape
+            axis = next((helper.get_attribute_value(a) for a in node.attribute if a.name == "axis"), -1)
+            if len(shape) != 1 or axis not in (-1, 1):
+                raise UnsupportedModelError(f"{_node_desc(node)}: a table softmax works on a vector per sample")
+            op = TableSoftmax(out_t, layer.exp_table or parse_type("ufixed<18,1,RND,SAT>"),
+                              layer.inv_table or parse_type("ufixed<18,1,RND,SAT>"), size)
+        else:
+            op = TableActivation(node.op_type.lower(), out_t, size)
+        self.emit(node.name, op, [seg.base], name, layout=seg.layout)
+        return True
+
     def finish_output(self, name: str) -> None:
         v = self.value(name)
+        if isinstance(v, FloatSeg) and self.table_activation(name, v, required=False):
+            v = self.value(name)
         if isinstance(v, IntT) and v.scale is not None:
             v = self.as_float(v)
         if isinstance(v, IntT):

@@ -1,4 +1,5 @@
 """One module per op; importing this package registers them all."""
+from .activation import TableActivation, TableSoftmax
 from .add import Add
 from .base import REGISTRY, Op
 from .conv import Conv
@@ -12,4 +13,4 @@ from .shape import Identity, Reshape, Transpose
 from .threshold import Threshold
 
 __all__ = ["REGISTRY", "Op", "Add", "Concat", "Conv", "Dense", "DepthToSpace", "Identity", "Pad",
-           "Pool", "Relu", "Requant", "Reshape", "ScaleShift", "Threshold", "Transpose", "Upsample"]
+           "Pool", "Relu", "Requant", "Reshape", "ScaleShift", "TableActivation", "TableSoftmax", "Threshold", "Transpose", "Upsample"]
