@@ -212,6 +212,11 @@ def cnn_qonnx(seed=0, in_shape=(3, 16, 16), name="cnn", variant="vgg") -> onnx.M
         kernel = (k,) * (len(in_shape) - 1)
         w = m.qweights((c_out, c_in // groups) + kernel, bits, bits - 1)
         inputs = [x, w] + ([m.qweights((c_out,), 8, 5)] if bias else [])
+        n = len(kernel)   # every attribute spelled out, as exporters write them
+        attrs.setdefault("strides", [1] * n)
+        attrs.setdefault("dilations", [1] * n)
+        if "auto_pad" not in attrs:
+            attrs.setdefault("pads", [0] * (2 * n))
         y = m.node("Conv", inputs, group=groups, kernel_shape=list(kernel), **attrs)
         return m.quant(m.node("Relu", [y]), 4, 2, signed=False) if act else y
 

@@ -341,3 +341,32 @@ def test_table_activation_golden_is_its_table():
     idx = np.clip(np.floor((x + 4.0) * 256 / 8.0), 0, 255).astype(int)
     np.testing.assert_array_equal(y, op.table[idx])
     assert np.abs(to_float(y, op.table_type) - np.tanh(x)).max() < 2 * 8.0 / 256
+
+
+def test_qonnx_channels_last_domain_ops_equal_qonnx():
+    """hls4ml's exports run qonnx's ConvertToChannelsLast: NHWC inputs and Conv nodes of the
+    ``qonnx.custom_op.channels_last`` domain (weights (M, kH, kW, C/g)). Those tensors are
+    already hwgen's layout: no transpose at all."""
+    import warnings
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.transformation.channels_last import ConvertToChannelsLastAndClean
+    from qonnx.util.cleanup import cleanup_model
+    m = examples._Model("cl_convs", seed=20)
+    x = m.quant("global_in", 8, 5)
+    conv = dict(strides=[1, 1], dilations=[1, 1], pads=[1, 1, 1, 1], kernel_shape=[3, 3])
+    x = m.quant(m.node("Relu", [m.node("Conv", [x, m.qweights((6, 3, 3, 3), 4, 3)], group=1, **conv)]),
+                4, 2, signed=False)
+    x = m.quant(m.node("Relu", [m.node("Conv", [x, m.qweights((6, 1, 3, 3), 4, 3)], group=6, **conv)]),
+                4, 2, signed=False)
+    y = m.node("Conv", [x, m.qweights((4, 6, 1, 1), 4, 3)], group=1, strides=[1, 1], dilations=[1, 1],
+               pads=[0, 0, 0, 0], kernel_shape=[1, 1])
+    model = m.build("global_in", y, [1, 3, 10, 10], [1, 4, 10, 10])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cl = cleanup_model(ModelWrapper(model)).transform(
+            ConvertToChannelsLastAndClean(make_input_channels_last=True)).model
+    assert {n.domain for n in cl.graph.node if n.op_type == "Conv"} == {"qonnx.custom_op.channels_last"}
+    graph = hwgen.load(cl)
+    assert "transpose" not in [n.op.kind for n in graph.nodes]
+    x = np.transpose(examples.grid_inputs(model, 20, seed=21), (0, 2, 3, 1))
+    np.testing.assert_array_equal(hwgen.predict(graph, x), qonnx_execute(cl, x))

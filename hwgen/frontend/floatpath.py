@@ -46,6 +46,9 @@ class FloatStep:
     #: a data-movement step (DepthToSpace, Resize): the hwgen op that does it on integers,
     #: so that a quantizer after it can quantize first and move the integers
     move: object = None
+    #: an op of qonnx's channels-last domain (NHWC data): run as the standard ONNX op on
+    #: the data moved to NCHW and back, as qonnx executes it
+    channels_last: bool = False
 
     def describe(self) -> str:
         return self.node.op_type
@@ -105,9 +108,13 @@ class FloatProgram:
             key = (i, x.ndim)
             if key not in self._sessions:
                 self._sessions[key] = _session(step, self.opset, x.ndim)
+            if step.channels_last:
+                x = np.ascontiguousarray(np.moveaxis(x, -1, 1))
             feed = {step.data_input: x, **{k: v for k, v in step.consts.items()
                                            if k in step.node.input}}
             x = self._sessions[key].run(None, feed)[step.output_index]
+            if step.channels_last:
+                x = np.ascontiguousarray(np.moveaxis(x, 1, -1))
         return x
 
     def describe(self) -> list[str]:

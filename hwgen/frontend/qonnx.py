@@ -160,7 +160,19 @@ def _per_sample_model(model: onnx.ModelProto) -> onnx.ModelProto:
         if len(dims) >= 2 or (len(dims) == 1 and not dims[0].dim_value):
             dims[0].Clear()
             dims[0].dim_value = 1
+    # Inferred shapes carry the declared batch too; qonnx's channels-last ops need their
+    # input shapes before inference, so the rest stays (with batch 1).
+    keep, live = [], _data_dependent(model.graph)
+    for value in model.graph.value_info:
+        dims = value.type.tensor_type.shape.dim
+        if any(d.dim_param for d in dims[1:]):
+            continue
+        if value.name in live and len(dims) >= 2:
+            dims[0].Clear()
+            dims[0].dim_value = 1
+        keep.append(value)
     del model.graph.value_info[:]
+    model.graph.value_info.extend(keep)
     return model
 
 
@@ -225,6 +237,9 @@ class _Importer(SpatialOps):
         self.opset = next((o.version for o in model.model.opset_import if o.domain in ("", "ai.onnx")), 13)
         #: the layout of each graph tensor as emitted (see IntT.layout)
         self.hw_layout: dict[str, tuple[int, ...] | None] = {}
+        #: graph tensors that are physically channels last (pixel by pixel), whatever
+        #: layout their ONNX tensor has
+        self.pixel_major: set[str] = set()
         self.consumers: dict[str, list] = {}
         for n in self.onnx_graph.node:
             for i in n.input:
@@ -250,6 +265,8 @@ class _Importer(SpatialOps):
         self.graph.add(Node(name, op, inputs, [out], reuse_factor=reuse))
         if layout == "inherit":
             layout = self.hw_layout.get(inputs[0]) if inputs else None
+            if inputs and inputs[0] in self.pixel_major:
+                self.pixel_major.add(out)
         self.hw_layout[out] = layout
         self.values[out] = IntT(out, scale, layout)
         return out
@@ -305,6 +322,9 @@ class _Importer(SpatialOps):
         layout = channels_last(len(shape)) if self.reaches_spatial(tensor) else None
         if layout is not None:
             shape = tuple(shape[p] for p in inverse(layout))
+            self.pixel_major.add(tensor)
+        elif self.reaches_spatial(tensor, channels_last_ops=True):
+            self.pixel_major.add(tensor)
         self.graph.inputs.append(tensor)
         self.graph.types[tensor] = TensorType(shape, ftype)
         self.graph.input_transform = InputTransform(FloatProgram(seg.steps, self.opset), quant, ftype,
@@ -442,7 +462,11 @@ class _Importer(SpatialOps):
         elif not isinstance(v, FloatSeg):
             raise UnsupportedModelError(f"{_node_desc(node)}: unexpected constant input")
         consts = {i: self.values[i].value for i in node.input if i and i != data}
-        step = FloatStep(node, data, consts)
+        cl = node.domain.endswith("channels_last")
+        if cl:  # qonnx's channels-last BatchNorm & co: the standard op on NCHW data
+            node = helper.make_node(node.op_type, list(node.input), list(node.output), name=node.name,
+                                    **{a.name: helper.get_attribute_value(a) for a in node.attribute})
+        step = FloatStep(node, data, consts, channels_last=cl)
         self.values[node.output[0]] = FloatSeg(v.base, v.steps + [step], v.input_name, v.input_shape, v.layout)
 
     def op_TopK(self, node):

@@ -34,6 +34,11 @@ def channels_last(rank: int) -> tuple[int, ...]:
     return (rank - 1,) + tuple(range(rank - 1))
 
 
+def channels_last_domain(node) -> bool:
+    """qonnx's channels-last ops (hls4ml's converted exports): NHWC tensors in and out."""
+    return node.domain.endswith("channels_last")
+
+
 def inverse(perm) -> tuple[int, ...] | None:
     if perm is None:
         return None
@@ -56,8 +61,10 @@ class SpatialOps:
     """Mixin of the QONNX importer (``_Importer``): spatial op handlers and layout helpers."""
 
     # --- layout --------------------------------------------------------------------------
-    def reaches_spatial(self, tensor: str) -> bool:
-        """Whether ``tensor`` flows into a spatial op before anything that fixes its layout."""
+    def reaches_spatial(self, tensor: str, channels_last_ops: bool = False) -> bool:
+        """Whether ``tensor`` flows into a spatial op that reads ONNX's NCHW (so the graph
+        keeps it channels last) before anything that fixes its layout. Ops of qonnx's
+        ``channels_last`` domain read NHWC, which is already hwgen's layout."""
         todo, seen = [tensor], set()
         while todo:
             t = todo.pop()
@@ -66,7 +73,7 @@ class SpatialOps:
             seen.add(t)
             for n in self.consumers.get(t, []):
                 if n.op_type in SPATIAL_OPS:
-                    return True
+                    return channels_last_domain(n) == channels_last_ops
                 if n.op_type not in _LAYOUT_BREAKERS:
                     todo.extend(n.output)
         return False
@@ -105,9 +112,18 @@ class SpatialOps:
         return out
 
     def to_channels_last(self, v, node):
-        """``v`` as a channels-last IntT (a Transpose node if it is not yet)."""
+        """``v`` as a channels-last IntT (a Transpose node if it is not yet). For an op of
+        qonnx's channels-last domain the ONNX tensor itself is channels last."""
         rank = len(self.graph.types[v.tensor].shape)
         want = channels_last(rank)
+        if node is not None and channels_last_domain(node):
+            if v.layout is None or rank < 2:
+                return v
+            out = f"{v.tensor}__nhwc"
+            if out not in self.graph.types:
+                self.emit(f"{node.name}_to_onnx_layout", Transpose(tuple(v.layout)), [v.tensor], out, layout=None)
+            self.pixel_major.add(out)
+            return type(v)(out, v.scale, None)
         if v.layout == want or rank < 2:
             return v
         # graph -> ONNX -> channels last
@@ -116,6 +132,7 @@ class SpatialOps:
         out = f"{v.tensor}__channels_last"
         if out not in self.graph.types:
             self.emit(f"{node.name}_to_channels_last", Transpose(perm), [v.tensor], out, layout=want)
+        self.pixel_major.add(out)
         return type(v)(out, v.scale, want)
 
     def same_layout(self, values, node):
@@ -136,20 +153,31 @@ class SpatialOps:
             graph_perm = tuple(total[i] for i in inverse(want))
             if list(graph_perm) == list(range(rank)):
                 self.values[out] = type(v)(v.tensor, v.scale, want)
+                self.pixel_major.add(v.tensor)
                 return
             self.emit(node.name, Transpose(graph_perm), [v.tensor], out, scale=v.scale, layout=want)
+            self.pixel_major.add(out)
             return
         if list(total) == list(range(rank)):
             self.values[out] = type(v)(v.tensor, v.scale, None)
             return
+        if out in {o.name for o in self.onnx_graph.output} and v.tensor in self.pixel_major:
+            # a transpose back to NCHW at the model's output: the stream stays pixel by
+            # pixel and the output transform transposes
+            self.values[out] = type(v)(v.tensor, v.scale, total)
+            return
         self.emit(node.name, Transpose(total), [v.tensor], out, scale=v.scale, layout=None)
 
-    def spatial_input(self, node, name: str):
-        """The channels-last integer value a spatial op reads."""
+    def spatial_input(self, node, name: str, any_layout: bool = False):
+        """The channels-last integer value a spatial op reads. ``any_layout``: the op (Pad,
+        Concat, Resize) works on whichever ONNX axes it is given, so a tensor whose graph
+        form is already channels last is taken as it is."""
         self.materialize(name, node)   # the model input, or an error for float values
         v = self.value(name)
         if len(self.graph.types[v.tensor].shape) < 2:
             raise UnsupportedModelError(f"{_desc(node)} expects a tensor with channels and spatial axes")
+        if any_layout and v.tensor in self.pixel_major:
+            return v
         return self.to_channels_last(v, node)
 
     # --- convolution ---------------------------------------------------------------------
@@ -180,6 +208,8 @@ class SpatialOps:
         x = self.spatial_input(node, node.input[0])
         shape = self.graph.types[x.tensor].shape
         w, wt = self.weights_of(node.input[1], node, layer)        # (M, C/g, *kernel)
+        if channels_last_domain(node):   # qonnx's channels-last Conv: weights (M, *kernel, C/g)
+            w = np.moveaxis(np.asarray(w), -1, 1)
         kernel = tuple(w.shape[2:])
         if a.get("kernel_shape") and tuple(a["kernel_shape"]) != kernel:
             raise UnsupportedModelError(f"{_desc(node)}: kernel_shape {a['kernel_shape']} does not "
@@ -387,7 +417,7 @@ class SpatialOps:
     # --- data movement -------------------------------------------------------------------
     def op_Pad(self, node):
         a = _attrs(node)
-        x = self.spatial_input(node, node.input[0])
+        x = self.spatial_input(node, node.input[0], any_layout=True)
         rank = len(self.graph.types[x.tensor].shape) + 1
         if len(node.input) > 1 and node.input[1]:
             pads = self.const_of(node.input[1])
@@ -423,7 +453,9 @@ class SpatialOps:
         a = _attrs(node)
         for i in node.input:
             self.materialize(i, node)   # the model input, or an error for float values
-        values = self.same_layout([self.value(i) for i in node.input], node)
+        values = [self.value(i) for i in node.input]
+        if not all(v.tensor in self.pixel_major for v in values) or len({v.layout for v in values}) > 1:
+            values = [self.to_channels_last(v, node) for v in values]
         rank = len(self.graph.types[values[0].tensor].shape)
         axis = int(a.get("axis", 1))
         axis = axis % (rank + 1) - 1
@@ -447,19 +479,24 @@ class SpatialOps:
                                             "scales along a spatial axis")
         self.emit(node.name, Concat(hw_axis - rank), [v.tensor for v in values], node.output[0], scale=scale)
 
-    def nearest_factors(self, node, in_shape, scales) -> tuple[int, ...]:
+    def nearest_factors(self, node, x, scales) -> tuple[int, ...]:
+        """Whole upsampling factors per spatial axis of the graph tensor of ``x``, for ONNX
+        ``scales`` (one per ONNX axis, batch first), checked to be pixel repetition."""
         a = _attrs(node)
         mode = a.get("mode", "nearest")
         if mode != "nearest":
             raise UnsupportedModelError(f"{_desc(node)}: only nearest-neighbour resizing is supported, "
                                         f"not {mode!r}")
-        scales = [float(s) for s in scales]
-        if scales[0] != 1.0 or scales[1] != 1.0:
+        shape = self.graph.types[x.tensor].shape
+        scales = [float(v) for v in np.asarray(scales).reshape(-1)]
+        back = inverse(x.layout) if x.layout else tuple(range(len(shape)))
+        per_axis = [scales[1 + back[h]] for h in range(len(shape))]   # graph axes, channels last
+        if len(scales) != len(shape) + 1 or scales[0] != 1.0 or per_axis[-1] != 1.0:
             raise UnsupportedModelError(f"{_desc(node)}: resizing the batch or channel axis is not supported")
         factors = []
         ctm = a.get("coordinate_transformation_mode", "half_pixel" if node.op_type == "Resize" else "asymmetric")
         nearest = a.get("nearest_mode", "round_prefer_floor" if node.op_type == "Resize" else "floor")
-        for size, f in zip(in_shape, scales[2:]):
+        for size, f in zip(shape[:-1], per_axis[:-1]):
             if f != int(f) or f < 1:
                 raise UnsupportedModelError(f"{_desc(node)}: scale {f} is not a whole factor")
             f = int(f)
@@ -481,7 +518,7 @@ class SpatialOps:
         return tuple(factors)
 
     def op_Resize(self, node):
-        x = self.spatial_input(node, node.input[0])
+        x = self.spatial_input(node, node.input[0], any_layout=True)
         onnx_shape = self.shape(node.input[0])
         scales = self.const_of(node.input[2]) if len(node.input) > 2 and node.input[2] else None
         if scales is None or np.asarray(scales).size == 0:
@@ -492,14 +529,14 @@ class SpatialOps:
         self.upsample(node, x, onnx_shape, scales)
 
     def op_Upsample(self, node):
-        x = self.spatial_input(node, node.input[0])
+        x = self.spatial_input(node, node.input[0], any_layout=True)
         scales = self.const_of(node.input[1]) if len(node.input) > 1 else _attrs(node).get("scales")
         if scales is None:
             raise UnsupportedModelError(f"{_desc(node)}: scales must be constant")
         self.upsample(node, x, self.shape(node.input[0]), scales)
 
     def upsample(self, node, x, onnx_shape, scales):
-        factors = self.nearest_factors(node, onnx_shape[2:], np.asarray(scales).reshape(-1))
+        factors = self.nearest_factors(node, x, scales)
         self.emit(node.name, Upsample(factors), [x.tensor], node.output[0], scale=x.scale)
 
     def op_DepthToSpace(self, node):
