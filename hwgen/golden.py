@@ -32,7 +32,7 @@ def check_raw_input(graph: Graph, name: str, x: np.ndarray) -> np.ndarray:
 #: samples per chunk: small enough that a chunk's activations stay in cache
 CHUNK = 8192
 #: values of the largest tensor per chunk (a CNN's feature maps are large per sample)
-CHUNK_VALUES = 1 << 19
+CHUNK_VALUES = 1 << 20
 
 
 def _chunk_size(graph: Graph | None) -> int:

@@ -112,21 +112,29 @@ class Dense(Op):
             b = None
             if self.bias is not None:
                 b = as_raw_array(self.bias, -bound, bound) * (1 << bias_shift)
+            if w.dtype.kind == "f":
+                # alignment shift and bias inside the BLAS call: every value stays an
+                # integer below the bound, so the float sum is still exact
+                w = w * float(1 << (frac - prod_frac))
+                b = None if b is None else b.astype(w.dtype)
             cache[x] = (prod_frac, frac, bound, w, b)
         return cache[x]
 
     def golden(self, inputs, in_types):
         (x,), (xt,) = inputs, in_types
         prod_frac, frac, bound, w, b = self._plan(xt.ftype)
-        if w.dtype == object:
-            acc = x.astype(object) @ w
-        else:
+        if w.dtype.kind == "f":
             # BLAS is exact here: every partial sum is an integer below the mantissa limit.
-            acc = (x.astype(w.dtype) @ w).astype(np.int64) if w.dtype != np.int64 else x @ w
-        if frac != prod_frac:
-            acc = acc * (1 << (frac - prod_frac))
-        if b is not None:
-            acc = acc + b
+            acc = x.astype(w.dtype, copy=False) @ w
+            if b is not None:
+                acc += b
+            acc = acc.astype(np.int64)
+        else:
+            acc = x.astype(object) @ w if w.dtype == object else x @ w
+            if frac != prod_frac:
+                acc = acc * (1 << (frac - prod_frac))
+            if b is not None:
+                acc = acc + b
         if self.accum_type is not None:
             acc = requantize(acc, frac, self.accum_type, -bound, bound)
         return [acc]
