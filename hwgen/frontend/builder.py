@@ -56,36 +56,28 @@ class GraphBuilder:
             return arr.astype(np.int64)
         return quantize_float(np.asarray(values, dtype=np.float64), t)
 
-    def dense(self, x, weights, weight_type, bias=None, bias_type=None, accum_type=None,
-              name=None, reuse_factor=1, raw=False) -> str:
+    def _linear(self, kind, weights, weight_type, bias, bias_type, accum_type, raw) -> dict:
+        """Weights, bias and accumulator of a dense or conv layer, as op keyword arguments."""
         wt = parse_type(weight_type)
-        w = self._const(weights, wt, raw)
-        b = bt = None
+        kw = {"weights": self._const(weights, wt, raw), "weight_type": wt.exact(),
+              "accum_type": parse_type(accum_type) if accum_type is not None else None}
         if bias is not None:
             if bias_type is None:
-                raise HwgenError("dense bias needs bias_type")
+                raise HwgenError(f"{kind} bias needs bias_type")
             bt = parse_type(bias_type)
-            b = self._const(bias, bt, raw)
-            bt = bt.exact()
-        acc = parse_type(accum_type) if accum_type is not None else None
-        op = Dense(weights=w, weight_type=wt.exact(), bias=b, bias_type=bt, accum_type=acc)
+            kw.update(bias=self._const(bias, bt, raw), bias_type=bt.exact())
+        return kw
+
+    def dense(self, x, weights, weight_type, bias=None, bias_type=None, accum_type=None,
+              name=None, reuse_factor=1, raw=False) -> str:
+        op = Dense(**self._linear("dense", weights, weight_type, bias, bias_type, accum_type, raw))
         return self._add("dense", op, [x], name, reuse_factor)
 
     def conv(self, x, weights, weight_type, bias=None, bias_type=None, accum_type=None, strides=None,
              dilations=None, pads=None, groups=1, name=None, reuse_factor=1, raw=False) -> str:
         """Convolution of a channels-last tensor ``(*spatial, C)``. ``weights`` has shape
         ``(*kernel, C / groups, C_out)``; ``pads`` lists the begins, then the ends."""
-        wt = parse_type(weight_type)
-        w = self._const(weights, wt, raw)
-        b = bt = None
-        if bias is not None:
-            if bias_type is None:
-                raise HwgenError("conv bias needs bias_type")
-            bt = parse_type(bias_type)
-            b = self._const(bias, bt, raw)
-            bt = bt.exact()
-        acc = parse_type(accum_type) if accum_type is not None else None
-        op = Conv(weights=w, weight_type=wt.exact(), bias=b, bias_type=bt, accum_type=acc,
+        op = Conv(**self._linear("conv", weights, weight_type, bias, bias_type, accum_type, raw),
                   strides=strides or (), dilations=dilations or (), pads=pads or (), groups=groups)
         return self._add("conv", op, [x], name, reuse_factor)
 

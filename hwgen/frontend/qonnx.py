@@ -705,12 +705,20 @@ class _Importer(SpatialOps):
                 bias_name = other[0]
                 self.skip.add(nxt.name)
                 out = nxt.output[0]
-        b = bt = None
-        if bias_name is not None:
-            b, bt = self.bias_of(bias_name, node, layer)
-            if b.shape[0] == 1 and w.shape[1] != 1:
-                b = np.repeat(b, w.shape[1])
+        b, bt = self.bias_vector(bias_name, node, layer, w.shape[1])
         op = Dense(weights=w, weight_type=wt, bias=b, bias_type=bt, accum_type=self.config.layer(layer).accum)
+        self.emit_linear(layer, op, x, out, float_weights)
+
+    def bias_vector(self, name: str | None, node, layer: str, n_out: int):
+        """(raw bias per output, its type) of a dense or conv layer, or (None, None)."""
+        if name is None:
+            return None, None
+        b, bt = self.bias_of(name, node, layer)
+        return (np.repeat(b, n_out) if b.shape[0] == 1 and n_out != 1 else b), bt
+
+    def emit_linear(self, layer: str, op, x: str, out: str, float_weights: bool) -> None:
+        """A dense or conv layer, followed by its configured result type, if any (float
+        weights not followed by a quantizer take the config's result precision)."""
         result = self.config.layer(layer).result
         if result is None and float_weights and not self.feeds_quantizer(out):
             result = self.config.result_type(layer)

@@ -252,23 +252,9 @@ class SpatialOps:
                     bias_name = other[0]
                     self.skip.add(nxt.name)
                     out = nxt.output[0]
-        b = bt = None
-        if bias_name is not None:
-            b, bt = self.bias_of(bias_name, node, layer)
-            if b.shape[0] == 1 and w.shape[0] != 1:
-                b = np.repeat(b, w.shape[0])
+        b, bt = self.bias_vector(bias_name, node, layer, w.shape[0])
         op = Conv(weights=weights, weight_type=wt, bias=b, bias_type=bt, **kw)
-        result = self.config.layer(layer).result
-        float_weights = type(self.value(node.input[1])).__name__ == "Const"
-        if result is None and float_weights and not self.feeds_quantizer(out):
-            result = self.config.result_type(layer)
-        if result is not None:
-            from ..ops import Requant
-            acc = out + "__acc"
-            self.emit(layer, op, [x.tensor], acc)
-            self.emit(layer + "_result", Requant(result), [acc], out)
-        else:
-            self.emit(layer, op, [x.tensor], out)
+        self.emit_linear(layer, op, x.tensor, out, type(self.value(node.input[1])).__name__ == "Const")
 
     def float_bias(self, name: str, layer: str, x, wt: FixedType) -> bool:
         """Whether a float bias stays a float step rather than widening the accumulator:
