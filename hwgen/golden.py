@@ -19,8 +19,9 @@ def check_raw_input(graph: Graph, name: str, x: np.ndarray) -> np.ndarray:
     t = graph.types[name]
     x = np.asarray(x)
     if x.shape[1:] != t.shape:
+        layout = " (raw integers are channels last, the hardware's layout)" if name in graph.source_layouts else ""
         raise HwgenError(f"input {name!r} expects per-sample shape {t.shape}, got {x.shape[1:]} "
-                         f"(array shape {x.shape}, batch first)")
+                         f"(array shape {x.shape}, batch first){layout}")
     if x.dtype != object and x.dtype.kind not in "iu":
         raise HwgenError(f"raw input {name!r} must be integers, got {x.dtype}")
     if x.size and (int(x.min()) < t.ftype.min_raw or int(x.max()) > t.ftype.max_raw):
@@ -201,6 +202,8 @@ def predict(graph: Graph, x):
     single-output model, else a list."""
     xs = [x] if not isinstance(x, (list, tuple)) else list(x)
     xs = [np.asarray(v) for v in xs]
+    if graph.input_transform is not None:
+        graph.input_transform.check(xs)
     outs = _chunked(lambda c: dequantize_outputs(graph, run_all(graph, quantize_inputs(graph, c))), xs, graph)
     return outs[0] if len(outs) == 1 else outs
 

@@ -370,3 +370,12 @@ def test_qonnx_channels_last_domain_ops_equal_qonnx():
     assert "transpose" not in [n.op.kind for n in graph.nodes]
     x = np.transpose(examples.grid_inputs(model, 20, seed=21), (0, 2, 3, 1))
     np.testing.assert_array_equal(hwgen.predict(graph, x), qonnx_execute(cl, x))
+
+
+def test_wrong_input_shapes_are_named_whole_and_raw_inputs_say_channels_last():
+    model = examples.cnn_qonnx(seed=5, variant="subpixel", in_shape=(3, 8, 8))
+    graph = hwgen.load(model)
+    with pytest.raises(hwgen.HwgenError, match=r"input has shape \[20000, 8, 8, 3\]; the model expects \[N, 3, 8, 8\]"):
+        hwgen.predict(graph, np.zeros((20000, 8, 8, 3), np.float32))
+    with pytest.raises(hwgen.HwgenError, match="raw integers are channels last"):
+        hwgen.run(graph, np.zeros((4, 3, 8, 8), np.int64))

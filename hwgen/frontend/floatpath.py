@@ -279,7 +279,8 @@ class InputTransform:
     #: permutation from the model's layout to the hardware input's (channels last), if any
     to_hardware: tuple[int, ...] | None = None
 
-    def apply(self, xs: list[np.ndarray]) -> list[np.ndarray]:
+    def check(self, xs: list[np.ndarray]) -> None:
+        """Refuse inputs of the wrong number or shape (before any work is split up)."""
         if len(xs) != 1:
             raise UnsupportedModelError("models with several inputs are not supported yet")
         x = np.asarray(xs[0])
@@ -287,6 +288,10 @@ class InputTransform:
             raise UnsupportedModelError(
                 f"input has shape {list(x.shape)}; the model expects [N, "
                 f"{', '.join(map(str, self.source_shape))}] (batch first)")
+
+    def apply(self, xs: list[np.ndarray]) -> list[np.ndarray]:
+        self.check(xs)
+        x = np.asarray(xs[0])
         y = self.program.run(np.asarray(x, dtype=np.float32))
         if np.isnan(y).any():
             raise HwgenError("the input contains NaN, which no fixed-point input can represent")
