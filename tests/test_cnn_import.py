@@ -379,3 +379,16 @@ def test_wrong_input_shapes_are_named_whole_and_raw_inputs_say_channels_last():
         hwgen.predict(graph, np.zeros((20000, 8, 8, 3), np.float32))
     with pytest.raises(hwgen.HwgenError, match="raw integers are channels last"):
         hwgen.run(graph, np.zeros((4, 3, 8, 8), np.int64))
+
+
+def test_real_brevitas_residual_cnn_every_quantized_tensor_equals_qonnx(real_models):
+    """MetaFi (FINN+): 32 convolutions with per-channel float scales, 12 residual Adds,
+    MaxPool and a ReduceMean over one spatial axis; every quantized tensor of hwgen equals
+    qonnx's levels (flips counted and printed)."""
+    path = real_models / "metafi_resnet_w4a4.onnx"
+    model = onnx.load(path)
+    graph = hwgen.load(path)
+    assert [n.op.kind for n in graph.nodes].count("add") == 12
+    x = np.random.default_rng(22).normal(0, 20, (2, 6, 38, 114)).astype(np.float32)
+    assert_levels_match_qonnx("metafi", model, graph, x)
+    np.testing.assert_array_equal(hwgen.predict(graph, x), qonnx_execute(model, x))

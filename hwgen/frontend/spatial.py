@@ -39,6 +39,13 @@ def channels_last_domain(node) -> bool:
     return node.domain.endswith("channels_last")
 
 
+def _renamed(node, output: str):
+    """``node`` with its first output renamed (to stage a result before a reshape)."""
+    copy = helper.make_node(node.op_type, list(node.input), [output], name=node.name)
+    copy.attribute.extend(node.attribute)
+    return copy
+
+
 def inverse(perm) -> tuple[int, ...] | None:
     if perm is None:
         return None
@@ -381,24 +388,32 @@ class SpatialOps:
         self.finish_pool(node, Pool("max", kernel), x, seg)
 
     def op_ReduceMean(self, node):
-        """A mean over every spatial axis is a global average pool (ResNet heads)."""
+        """A mean over spatial axes is an average pool whose window spans them (a global
+        average pool when it spans them all, as ResNet heads have it)."""
         a = _attrs(node)
         rank = len(self.shape(node.input[0]))
         axes = a.get("axes")
         if axes is None and len(node.input) > 1 and node.input[1]:
             axes = self.const_of(node.input[1])
-        axes = sorted(int(i) % rank for i in np.asarray(axes if axes is not None else []).reshape(-1))
-        if rank < 3 or axes != list(range(2, rank)):
-            raise UnsupportedModelError(f"{_desc(node)}: only a mean over all spatial axes (a global "
-                                        f"average pool) is supported, not over axes {axes}")
-        if a.get("keepdims", 1):
-            return self.op_GlobalAveragePool(node)
-        pooled = f"{node.output[0]}__pooled"
-        keep = helper.make_node("GlobalAveragePool", [node.input[0]], [pooled], name=node.name)
-        self.op_GlobalAveragePool(keep)
-        flat = helper.make_node("Flatten", [pooled], [node.output[0]], name=f"{node.name}_flatten", axis=1)
-        self.model.set_tensor_shape(pooled, list(self.shape(node.input[0])[:2]) + [1] * (rank - 2))
-        self.reshape(flat)
+        axes = sorted({int(i) % rank for i in np.asarray(axes if axes is not None else []).reshape(-1)})
+        if rank < 3 or not axes or axes[0] < 2:
+            raise UnsupportedModelError(f"{_desc(node)}: only a mean over spatial axes is supported, "
+                                        f"not over axes {axes}")
+        x, seg = self.pool_source(node, affine_only=True)
+        back = inverse(channels_last(rank - 1))   # graph axis -> ONNX per-sample axis
+        shape = self.graph.types[x.tensor].shape
+        kernel = tuple(shape[h] if back[h] + 1 in axes else 1 for h in range(rank - 2))
+        if not a.get("keepdims", 1):
+            pooled = f"{node.output[0]}__pooled"
+            self.finish_pool(_renamed(node, pooled), Pool("sum", kernel), x, seg, int(np.prod(kernel)))
+            flat = helper.make_node("Reshape", [pooled], [node.output[0]], name=f"{node.name}_squeeze")
+            keep = list(self.shape(node.input[0]))
+            for ax in axes:
+                keep[ax] = 1
+            self.model.set_tensor_shape(pooled, keep)
+            self.reshape(flat)
+            return
+        self.finish_pool(node, Pool("sum", kernel), x, seg, divide_by=int(np.prod(kernel)))
 
     # --- data movement -------------------------------------------------------------------
     def op_Pad(self, node):
