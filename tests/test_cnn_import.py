@@ -8,10 +8,9 @@ import pytest
 
 import hwgen
 from hwgen import examples, golden
-from hwgen.errors import UnsupportedModelError
-from hwgen.ops import Conv
 from hwgen.fixed import FixedType
 from hwgen.graph import TensorType
+from hwgen.ops import Conv
 from qonnx_reference import qonnx_execute
 from test_qonnx_import import assert_every_value_fits_its_type, assert_levels_match_qonnx
 

@@ -24,7 +24,7 @@ from ..errors import HwgenError, NeedsConfigError, UnsupportedModelError
 from ..fixed import (FixedType, Overflow, Rounding, exact_fixed, is_power_of_two, parse_type,
                      quantize_float, to_float)
 from ..graph import Graph, Node, TensorType
-from ..ops import Add, Dense, Relu, Requant, Reshape, ScaleShift, TableActivation, TableSoftmax, Transpose
+from ..ops import Add, Dense, Relu, Requant, Reshape, ScaleShift, TableActivation, TableSoftmax
 from .spatial import SpatialOps, channels_last, inverse
 from .config import Config
 from .floatpath import (PER_SAMPLE_FLOAT_OPS, FloatProgram, FloatStep, InputTransform, MultiThresholdSpec,

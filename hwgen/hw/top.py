@@ -109,7 +109,9 @@ def plan_stages(graph: Graph, adder_levels: int = DEFAULT_ADDER_LEVELS) -> list[
                 continue
             st = StagePlan(node, post=[node])
         else:
-            raise HwgenError(f"layer {node.name!r}: op {kind} has no hardware implementation yet")
+            raise HwgenError(f"layer {node.name!r}: op {kind} has no hardware implementation yet "
+                             "(hwgen inspect and predict support it; the hardware back-end builds "
+                             "dense layers, thresholds and residual adds)")
         for t in node.inputs:
             if t not in producer and t != graph.inputs[0]:
                 raise HwgenError(f"layer {node.name!r} reads tensor {t!r}, which no layer before it produces")

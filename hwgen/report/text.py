@@ -14,11 +14,11 @@ def graph_table(graph: Graph) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [f"model: {graph.source.get('name', '?')}"]
     for name in graph.inputs:
-        lines.append(f"input  {name}: {graph.types[name]}")
+        lines.append(f"input  {name}: {graph.types[name]}{_layout_note(graph, name, 'input')}")
     if graph.input_transform is not None:
         lines.append(f"  outside hardware, before: {graph.input_transform.describe()}")
     for name in graph.outputs:
-        lines.append(f"output {name}: {graph.types[name]}")
+        lines.append(f"output {name}: {graph.types[name]}{_layout_note(graph, name, 'output')}")
     if graph.output_transform is not None and graph.output_transform.program.steps:
         lines.append(f"  outside hardware, after: {graph.output_transform.describe()}")
     lines.append("")
@@ -27,6 +27,21 @@ def graph_table(graph: Graph) -> str:
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def _layout_note(graph: Graph, name: str, side: str) -> str:
+    """Say so when the hardware's (channels-last) layout differs from the model's."""
+    if side == "input":
+        perm = getattr(graph.input_transform, "to_hardware", None)
+        if perm is None:
+            return ""
+        shape = graph.input_transform.source_shape
+    else:
+        perm = getattr(getattr(graph.output_transform, "program", None), "to_onnx", None)
+        if perm is None:
+            return ""
+        shape = tuple(graph.types[name].shape[p] for p in perm)
+    return f"  (channels last; the model's {side} is [{', '.join(map(str, shape))}] per sample)"
 
 
 def needs_config_text(model, error) -> str:
