@@ -391,3 +391,19 @@ def test_real_brevitas_residual_cnn_every_quantized_tensor_equals_qonnx(real_mod
     x = np.random.default_rng(22).normal(0, 20, (2, 6, 38, 114)).astype(np.float32)
     assert_levels_match_qonnx("metafi", model, graph, x)
     np.testing.assert_array_equal(hwgen.predict(graph, x), qonnx_execute(model, x))
+
+
+def test_difference_of_two_quantized_tensors_equals_qonnx():
+    """Sub of two tensors (QKeras exports write residual differences): a negation and an
+    exact add."""
+    model = examples.residual_qonnx(seed=23)
+    quantized = {n.output[0] for n in model.graph.node if n.op_type == "Quant"}
+    weights = {n.output[0] for n in model.graph.node if n.op_type == "Quant" and n.input[0].startswith("w")}
+    add = next(n for n in model.graph.node if n.op_type == "Add"
+               and all(i in quantized and i not in weights for i in n.input))
+    add.op_type = "Sub"
+    graph = hwgen.load(model)
+    assert [n.op.kind for n in graph.nodes].count("add") == 1
+    assert graph.node(f"{add.name}_negate").op.kind == "scale_shift"
+    x = examples.grid_inputs(model, 100, seed=24)
+    np.testing.assert_array_equal(hwgen.predict(graph, x), qonnx_execute(model, x))

@@ -674,7 +674,7 @@ class _Importer(SpatialOps):
     def dense(self, node, x_name, w_name, bias_name, transpose):
         layer = node.name
         x = self.materialize(x_name, node)
-        if len(self.graph.types[x].shape) != 1:
+        if len(self.graph.types[x].shape) != 1 and any(d != 1 for d in self.graph.types[x].shape[:-1]):
             raise UnsupportedModelError(f"{_node_desc(node)}: dense layers take a vector per sample, "
                                         f"got shape {self.graph.types[x].shape}; add a Flatten/Reshape")
         w, wt = self.weights_of(w_name, node, layer, transpose)
@@ -798,6 +798,14 @@ class _Importer(SpatialOps):
 
     def op_Sub(self, node):
         a, b = (self.value(i) for i in node.input)
+        if isinstance(a, IntT) and isinstance(b, IntT) and a.scale is None and b.scale is None:
+            # a difference of two integer tensors: the second negated, then an exact add
+            neg = f"{b.tensor}__negated"
+            self.emit(f"{node.name}_negate", ScaleShift(mul=np.array([-1]), mul_type=FixedType(True, 2, 2)),
+                      [b.tensor], neg)
+            a, b = self.same_layout([a, self.values[neg]], node)
+            self.emit(node.name, Add(), [a.tensor, b.tensor], node.output[0])
+            return
         if isinstance(a, IntT) and a.scale is None and isinstance(b, (Const, QConst)):
             neg = QConst(-np.asarray(b.raw), b.ftype.with_modes()) if isinstance(b, QConst) else Const(-b.value)
             if isinstance(neg, QConst):
