@@ -852,6 +852,12 @@ class _Importer(SpatialOps):
         """Whether ``tensor`` reaches a quantizer or a linear layer before the model output.
         Constant scales and offsets after the last one stay float, in the output transform,
         computed as the source model computes them (rather than widening the hardware)."""
+        return any(n.op_type in ("Quant", "BipolarQuant", "MatMul", "Gemm", "Trunc", "Conv", "MultiThreshold")
+                   for n in self.downstream(tensor))
+
+    def downstream(self, tensor: str, stop=lambda node: False):
+        """The ONNX nodes that read ``tensor`` or what is computed from it, depth first;
+        the walk does not go on past a node for which ``stop`` is true."""
         todo, seen = [tensor], set()
         while todo:
             t = todo.pop()
@@ -859,10 +865,9 @@ class _Importer(SpatialOps):
                 continue
             seen.add(t)
             for n in self.consumers.get(t, []):
-                if n.op_type in ("Quant", "BipolarQuant", "MatMul", "Gemm", "Trunc", "Conv", "MultiThreshold"):
-                    return True
-                todo.extend(n.output)
-        return False
+                yield n
+                if not stop(n):
+                    todo.extend(n.output)
 
     @staticmethod
     def per_channel(raw: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:

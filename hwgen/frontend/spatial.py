@@ -72,17 +72,9 @@ class SpatialOps:
         """Whether ``tensor`` flows into a spatial op that reads ONNX's NCHW (so the graph
         keeps it channels last) before anything that fixes its layout. Ops of qonnx's
         ``channels_last`` domain read NHWC, which is already hwgen's layout."""
-        todo, seen = [tensor], set()
-        while todo:
-            t = todo.pop()
-            if t in seen:
-                continue
-            seen.add(t)
-            for n in self.consumers.get(t, []):
-                if n.op_type in SPATIAL_OPS:
-                    return channels_last_domain(n) == channels_last_ops
-                if n.op_type not in _LAYOUT_BREAKERS:
-                    todo.extend(n.output)
+        for n in self.downstream(tensor, stop=lambda n: n.op_type in SPATIAL_OPS | _LAYOUT_BREAKERS):
+            if n.op_type in SPATIAL_OPS:
+                return channels_last_domain(n) == channels_last_ops
         return False
 
     def hw_const(self, value, layout):
