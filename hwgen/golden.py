@@ -11,7 +11,7 @@ import numpy as np
 
 from .errors import HwgenError
 from .fixed import as_raw_array, quantize_float, to_float
-from .graph import Graph
+from .graph import Graph, TensorType
 
 
 def check_raw_input(graph: Graph, name: str, x: np.ndarray) -> np.ndarray:
@@ -73,9 +73,9 @@ def run_all(graph: Graph, raw_inputs) -> list[np.ndarray]:
 
 
 def tensors(graph: Graph, raw_inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
-    """Every tensor of the graph for already checked raw inputs, by name (one pass, no
-    chunking): what the tests inspect layer by layer, and what :func:`run_all` keeps the
-    outputs of."""
+    """Every tensor of the graph for already checked raw inputs, by name (one pass, node by
+    node, no chunking): what the tests inspect layer by layer. :func:`run_all` computes the
+    same outputs faster (see :class:`_Table`)."""
     env = dict(zip(graph.inputs, raw_inputs))
     for node in graph.nodes:
         in_types = [graph.types[t] for t in node.inputs]
@@ -105,7 +105,7 @@ class _Table:
         values = np.arange(self.lo, t.ftype.max_raw + 1, dtype=np.int64)
         y = np.ascontiguousarray(np.broadcast_to(values[:, None], (values.size, c)))
         for node in chain:
-            y = node.op.golden([y], [type(t)((c,), graph.types[node.inputs[0]].ftype)])[0]
+            y = node.op.golden([y], [TensorType((c,), graph.types[node.inputs[0]].ftype)])[0]
         y = np.asarray(y).astype(np.int64)
         self.per_channel = bool(np.any(y != y[:, :1]))
         self.table = y.reshape(-1) if self.per_channel else np.ascontiguousarray(y[:, 0])

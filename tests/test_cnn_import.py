@@ -384,9 +384,10 @@ def test_real_brevitas_residual_cnn_every_quantized_tensor_equals_qonnx(real_mod
     """MetaFi (FINN+): 32 convolutions with per-channel float scales, 12 residual Adds,
     MaxPool and a ReduceMean over one spatial axis; every quantized tensor of hwgen equals
     qonnx's levels (flips counted and printed)."""
-    path = real_models / "metafi_resnet_w4a4.onnx"
-    model = onnx.load(path)
-    graph = hwgen.load(path)
+    import gzip
+    with gzip.open(real_models / "metafi_resnet_w4a4.onnx.gz") as f:   # 2.8 MB unpacked
+        model = onnx.load_model_from_string(f.read())
+    graph = hwgen.load(model)
     assert [n.op.kind for n in graph.nodes].count("add") == 12
     x = np.random.default_rng(22).normal(0, 20, (2, 6, 38, 114)).astype(np.float32)
     assert_levels_match_qonnx("metafi", model, graph, x)
@@ -407,3 +408,20 @@ def test_difference_of_two_quantized_tensors_equals_qonnx():
     assert graph.node(f"{add.name}_negate").op.kind == "scale_shift"
     x = examples.grid_inputs(model, 100, seed=24)
     np.testing.assert_array_equal(hwgen.predict(graph, x), qonnx_execute(model, x))
+
+
+def test_argmax_head_is_an_output_step_with_int64_indices():
+    from onnx import helper
+    model = examples.mlp_qonnx(sizes=(16, 12, 5), seed=25)
+    out = model.graph.output[0]
+    model.graph.node.append(helper.make_node("ArgMax", [out.name], ["class"], name="head", axis=1, keepdims=0))
+    model.graph.output.remove(out)
+    model.graph.output.append(helper.make_tensor_value_info("class", onnx.TensorProto.INT64, [1]))
+    graph = hwgen.load(model)
+    assert graph.output_transform.describe().endswith("ArgMax")
+    x = examples.grid_inputs(model, 200, seed=26)
+    expected = qonnx_execute(model, x)
+    got = hwgen.predict(graph, x)
+    assert got.dtype == expected.dtype == np.int64
+    np.testing.assert_array_equal(got, expected)
+    assert len(np.unique(expected)) > 2

@@ -30,6 +30,8 @@ PER_SAMPLE_FLOAT_OPS = {"Mul", "Add", "Sub", "Div", "Relu", "BatchNormalization"
                         "PRelu", "Elu", "Selu", "Softplus", "Softsign", "HardSwish",
                         "Floor", "Ceil", "Round", "Reciprocal", "ArgMax"}
 SHAPE_OPS = {"Reshape", "Flatten"}
+#: (op, output) pairs that hold int64 indices; every other float step output is float
+_INDEX_OUTPUTS = {("TopK", 1), ("ArgMax", 0)}
 
 
 @dataclass
@@ -68,8 +70,7 @@ def _session(step: FloatStep, opset: int, data_rank: int):
             c = step.consts[name]
             inputs.append(helper.make_tensor_value_info(
                 name, helper.np_dtype_to_tensor_dtype(c.dtype), list(c.shape)))
-    # TopK's second output holds int64 indices; every other output here is float
-    outputs = [helper.make_tensor_value_info(name, onnx.TensorProto.INT64 if (node.op_type, k) == ("TopK", 1)
+    outputs = [helper.make_tensor_value_info(name, onnx.TensorProto.INT64 if (node.op_type, k) in _INDEX_OUTPUTS
                                              else onnx.TensorProto.FLOAT, None)
                for k, name in enumerate(node.output)]
     g = helper.make_graph([node], "hwgen-float-step", inputs, outputs)

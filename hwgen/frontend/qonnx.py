@@ -11,9 +11,9 @@ Every ONNX tensor becomes one of four kinds of value while the nodes are walked 
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,48 +25,12 @@ from ..fixed import (FixedType, Overflow, Rounding, exact_fixed, is_power_of_two
                      quantize_float, to_float)
 from ..graph import Graph, Node, TensorType
 from ..ops import Add, Dense, Relu, Requant, Reshape, ScaleShift, TableActivation, TableSoftmax
-from .spatial import SpatialOps, channels_last, inverse
+from .spatial import SpatialOps, channels_last, inverse, node_attrs
 from .config import Config
 from .floatpath import (PER_SAMPLE_FLOAT_OPS, FloatProgram, FloatStep, InputTransform, MultiThresholdSpec,
                         OutputTransform, QuantSpec)
 from .streamline import tabulate_thresholds
-
-
-@dataclass
-class Const:
-    value: np.ndarray
-
-
-@dataclass
-class QConst:
-    raw: np.ndarray
-    ftype: FixedType
-    #: float32 scale (scalar or broadcastable array) of a Quant with a float scale: the real
-    #: value is ``to_float(raw, ftype) * scale``
-    scale: np.ndarray | None = None
-
-
-@dataclass
-class IntT:
-    """A graph tensor of exact integers; with ``scale``, its real value is the tensor's
-    fixed-point value times that float32 scale (one value, or one per channel on the last
-    axis), which the next float step applies."""
-
-    tensor: str
-    scale: np.ndarray | None = None
-    #: per-sample permutation taking the graph tensor to the ONNX tensor (``onnx =
-    #: hw.transpose(layout)``): spatial tensors are channels last in hwgen; None: same layout
-    layout: tuple[int, ...] | None = None
-
-
-@dataclass
-class FloatSeg:
-    base: str | None          # graph tensor, or None for the (float) model input
-    steps: list[FloatStep] = field(default_factory=list)
-    input_name: str | None = None
-    input_shape: tuple[int, ...] = ()
-    #: the layout of ``base`` (see :class:`IntT`); the steps run in ONNX's layout
-    layout: tuple[int, ...] | None = None
+from .values import Const, FloatSeg, IntT, QConst
 
 
 # QONNX rounding modes -> ap_fixed modes (CEIL and UP have no ap_fixed counterpart and go
@@ -395,7 +359,7 @@ class _Importer(SpatialOps):
         size = layer.table_size or 1024
         if node.op_type == "Softmax":
             shape = self.graph.types[seg.base].shape
-            axis = next((helper.get_attribute_value(a) for a in node.attribute if a.name == "axis"), -1)
+            axis = node_attrs(node).get("axis", -1)
             if len(shape) != 1 or axis not in (-1, 1):
                 raise UnsupportedModelError(f"{_node_desc(node)}: a table softmax works on a vector per sample")
             op = TableSoftmax(out_t, layer.exp_table or parse_type("ufixed<18,1,RND,SAT>"),
@@ -467,12 +431,12 @@ class _Importer(SpatialOps):
             node = helper.make_node(node.op_type, list(node.input), list(node.output), name=node.name,
                                     **{a.name: helper.get_attribute_value(a) for a in node.attribute})
         step = FloatStep(node, data, consts, channels_last=cl)
-        self.values[node.output[0]] = FloatSeg(v.base, v.steps + [step], v.input_name, v.input_shape, v.layout)
+        self.values[node.output[0]] = v.then(step)
 
     def op_TopK(self, node):
         """FINN's classifier head (the index of the largest output): a float step of the
         output transform, per sample."""
-        axis = next((helper.get_attribute_value(a) for a in node.attribute if a.name == "axis"), -1)
+        axis = node_attrs(node).get("axis", -1)
         rank = len(self.shape(node.input[0]))
         if axis % rank == 0:
             raise UnsupportedModelError(f"{_node_desc(node)}: TopK along the batch axis")
@@ -481,8 +445,7 @@ class _Importer(SpatialOps):
         for k in range(1, len(node.output)):
             last = seg.steps[-1]
             step = FloatStep(last.node, last.data_input, last.consts, output_index=k)
-            self.values[node.output[k]] = FloatSeg(seg.base, seg.steps[:-1] + [step], seg.input_name,
-                                                   seg.input_shape, seg.layout)
+            self.values[node.output[k]] = dataclasses.replace(seg, steps=seg.steps[:-1] + [step])
 
     # --- quantizers ----------------------------------------------------------------------
     def quant_spec(self, node) -> QuantSpec:
@@ -685,29 +648,45 @@ class _Importer(SpatialOps):
         scales = self.dense_scales(x_name, w_name, w.shape, transpose, node)
         # A following Add of a constant vector is the bias (MatMul + Add as exported by QKeras,
         # Brevitas and hls4ml's ONNX flow). With float scales it is a float step instead.
-        nxt = self.single_consumer(out)
         if scales:
             self.emit(layer, Dense(weights=w, weight_type=wt, accum_type=self.config.layer(layer).accum),
                       [x], out)
-            seg = FloatSeg(out)
-            for k, scale in enumerate(scales):
-                const = f"__{layer}_scale{k}"
-                mul = helper.make_node("Mul", [out, const], [f"{out}__scale{k}"], name=f"{layer}_scale{k}")
-                seg.steps.append(FloatStep(mul, out, {const: scale}))
-            if bias_name is not None:  # a Gemm's bias: a float step after the scales
-                add = helper.make_node("Add", [out, bias_name], [f"{out}__bias"], name=f"{layer}_bias")
-                seg.steps.append(FloatStep(add, out, {bias_name: self.float_value(bias_name, node)}))
-            self.values[out] = seg
+            self.values[out] = self.scaled_sum(layer, out, scales, bias_name, node, None)
             return
-        if bias_name is None and nxt is not None and nxt.op_type == "Add":
-            other = [i for i in nxt.input if i != out]
-            if len(other) == 1 and self.bias_foldable(other[0], nxt.output[0], layer):
-                bias_name = other[0]
-                self.skip.add(nxt.name)
-                out = nxt.output[0]
+        if bias_name is None:
+            bias_name, out = self.following_bias(out, layer)
         b, bt = self.bias_vector(bias_name, node, layer, w.shape[1])
         op = Dense(weights=w, weight_type=wt, bias=b, bias_type=bt, accum_type=self.config.layer(layer).accum)
         self.emit_linear(layer, op, x, out, float_weights)
+
+    def scaled_sum(self, layer: str, out: str, scales, bias_name: str | None, node, layout) -> FloatSeg:
+        """The float steps after an exact integer sum (dense or conv) of float-scaled
+        operands: a Mul by each scale, then the bias (a Gemm's or a Conv's) as a float Add,
+        with per-channel constants on ONNX's channel axis."""
+        steps = []
+        for k, scale in enumerate(scales):
+            const = f"__{layer}_scale{k}"
+            mul = helper.make_node("Mul", [out, const], [f"{out}__scale{k}"], name=f"{layer}_scale{k}")
+            steps.append(FloatStep(mul, out, {const: self.onnx_channel_const(scale, layout)}))
+        if bias_name is not None:
+            bias = self.float_value(bias_name, node)
+            add = helper.make_node("Add", [out, bias_name], [f"{out}__bias"], name=f"{layer}_bias")
+            steps.append(FloatStep(add, out, {bias_name: self.onnx_channel_const(bias.reshape(-1), layout)
+                                              if layout else bias}))
+        return FloatSeg(out, steps, layout=layout)
+
+    def following_bias(self, out: str, layer: str, accept=lambda value: True) -> tuple[str | None, str]:
+        """A following Add of a constant is the layer's bias (MatMul + Add as exported by
+        QKeras, Brevitas and hls4ml's ONNX flow): (its name, the Add's output), which the
+        layer then produces; else (None, ``out``)."""
+        nxt = self.single_consumer(out)
+        if nxt is not None and nxt.op_type == "Add":
+            other = [i for i in nxt.input if i != out]
+            if len(other) == 1 and self.bias_foldable(other[0], nxt.output[0], layer) \
+                    and accept(self.value(other[0])):
+                self.skip.add(nxt.name)
+                return other[0], nxt.output[0]
+        return None, out
 
     def bias_vector(self, name: str | None, node, layer: str, n_out: int):
         """(raw bias per output, its type) of a dense or conv layer, or (None, None)."""
@@ -910,8 +889,7 @@ class _Importer(SpatialOps):
             self.emit(node.name, Reshape(target), [src], node.output[0], scale=v.scale, layout=None)
         elif isinstance(v, FloatSeg):
             step = FloatStep(node, node.input[0], reshape=target)
-            self.values[node.output[0]] = FloatSeg(v.base, v.steps + [step], v.input_name, v.input_shape,
-                                                   v.layout)
+            self.values[node.output[0]] = v.then(step)
         else:
             raise UnsupportedModelError(f"{_node_desc(node)}: reshape of a constant was not folded")
 

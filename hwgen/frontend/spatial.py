@@ -17,6 +17,7 @@ from ..errors import UnsupportedModelError
 from ..fixed import FixedType, exact_fixed, is_power_of_two
 from ..ops import Concat, Conv, DepthToSpace, Pad, Pool, ScaleShift, Transpose, Upsample
 from .floatpath import FloatStep, TruncSpec
+from .values import Const, FloatSeg, IntT
 
 #: ops that want channels-last tensors: a model input that reaches one of them (through
 #: elementwise ops and quantizers) is streamed channels last
@@ -52,7 +53,8 @@ def inverse(perm) -> tuple[int, ...] | None:
     return tuple(int(i) for i in np.argsort(perm))
 
 
-def _attrs(node) -> dict:
+def node_attrs(node) -> dict:
+    """A node's attributes by name, strings decoded."""
     out = {}
     for a in node.attribute:
         v = helper.get_attribute_value(a)
@@ -118,11 +120,9 @@ class SpatialOps:
         if node is not None and channels_last_domain(node):
             if v.layout is None or rank < 2:
                 return v
-            out = f"{v.tensor}__nhwc"
-            if out not in self.graph.types:
-                self.emit(f"{node.name}_to_onnx_layout", Transpose(tuple(v.layout)), [v.tensor], out, layout=None)
+            out = self.onnx_order(v, node)   # that ONNX tensor is NHWC: pixel by pixel
             self.pixel_major.add(out)
-            return type(v)(out, v.scale, None)
+            return IntT(out, v.scale, None)
         if v.layout == want or rank < 2:
             return v
         # graph -> ONNX -> channels last
@@ -132,7 +132,7 @@ class SpatialOps:
         if out not in self.graph.types:
             self.emit(f"{node.name}_to_channels_last", Transpose(perm), [v.tensor], out, layout=want)
         self.pixel_major.add(out)
-        return type(v)(out, v.scale, want)
+        return IntT(out, v.scale, want)
 
     def same_layout(self, values, node):
         """Values of an elementwise op on several tensors, brought to one layout."""
@@ -151,19 +151,19 @@ class SpatialOps:
             want = channels_last(rank)
             graph_perm = tuple(total[i] for i in inverse(want))
             if list(graph_perm) == list(range(rank)):
-                self.values[out] = type(v)(v.tensor, v.scale, want)
+                self.values[out] = IntT(v.tensor, v.scale, want)
                 self.pixel_major.add(v.tensor)
                 return
             self.emit(node.name, Transpose(graph_perm), [v.tensor], out, scale=v.scale, layout=want)
             self.pixel_major.add(out)
             return
         if list(total) == list(range(rank)):
-            self.values[out] = type(v)(v.tensor, v.scale, None)
+            self.values[out] = IntT(v.tensor, v.scale, None)
             return
         if out in {o.name for o in self.onnx_graph.output} and v.tensor in self.pixel_major:
             # a transpose back to NCHW at the model's output: the stream stays pixel by
             # pixel and the output transform transposes
-            self.values[out] = type(v)(v.tensor, v.scale, total)
+            self.values[out] = IntT(v.tensor, v.scale, total)
             return
         self.emit(node.name, Transpose(total), [v.tensor], out, scale=v.scale, layout=None)
 
@@ -182,7 +182,7 @@ class SpatialOps:
     # --- convolution ---------------------------------------------------------------------
     def window_attrs(self, node, shape: tuple[int, ...], kernel) -> tuple:
         """(strides, dilations, pads) of a Conv/pool node for a channels-last input shape."""
-        a = _attrs(node)
+        a = node_attrs(node)
         n = len(kernel)
         strides = tuple(a.get("strides", [1] * n))
         dilations = tuple(a.get("dilations", [1] * n))
@@ -203,7 +203,7 @@ class SpatialOps:
 
     def op_Conv(self, node):
         layer = node.name
-        a = _attrs(node)
+        a = node_attrs(node)
         x = self.spatial_input(node, node.input[0])
         shape = self.graph.types[x.tensor].shape
         w, wt = self.weights_of(node.input[1], node, layer)        # (M, C/g, *kernel)
@@ -227,38 +227,21 @@ class SpatialOps:
             # As in a dense layer, float scales factor out of the exact integer sum; a float
             # bias that is no short fixed-point number is added after them, as a float step.
             self.emit(layer, Conv(weights=weights, weight_type=wt, **kw), [x.tensor], out)
-            seg_steps = []
-            for k, scale in enumerate(scales):
-                const = f"__{layer}_scale{k}"
-                mul = helper.make_node("Mul", [out, const], [f"{out}__scale{k}"], name=f"{layer}_scale{k}")
-                seg_steps.append(FloatStep(mul, out, {const: self.onnx_channel_const(scale, x.layout)}))
-            if bias_name is not None:
-                b = self.float_value(bias_name, node).reshape((-1,) + (1,) * n)
-                add = helper.make_node("Add", [out, bias_name], [f"{out}__bias"], name=f"{layer}_bias")
-                seg_steps.append(FloatStep(add, out, {bias_name: b}))
-            seg = self.as_float(self.values[out])
-            seg.steps.extend(seg_steps)
-            self.values[out] = seg
+            self.values[out] = self.scaled_sum(layer, out, scales, bias_name, node, x.layout)
             return
-        # a following Add of a per-channel constant is the bias (QKeras and hls4ml exports)
-        nxt = self.single_consumer(out)
-        if bias_name is None and nxt is not None and nxt.op_type == "Add":
-            other = [i for i in nxt.input if i != out]
-            if len(other) == 1 and self.bias_foldable(other[0], nxt.output[0], layer):
-                c = self.value(other[0])
+        if bias_name is None:
+            # a following Add of a per-channel constant is the bias (QKeras and hls4ml exports)
+            def per_channel(c):
                 raw = np.asarray(c.raw if hasattr(c, "raw") else c.value)
-                if self.per_channel(self.hw_const(raw, channels_last(n + 1)), (w.shape[0],)) is not None:
-                    bias_name = other[0]
-                    self.skip.add(nxt.name)
-                    out = nxt.output[0]
+                return self.per_channel(self.hw_const(raw, channels_last(n + 1)), (w.shape[0],)) is not None
+            bias_name, out = self.following_bias(out, layer, per_channel)
         b, bt = self.bias_vector(bias_name, node, layer, w.shape[0])
         op = Conv(weights=weights, weight_type=wt, bias=b, bias_type=bt, **kw)
-        self.emit_linear(layer, op, x.tensor, out, type(self.value(node.input[1])).__name__ == "Const")
+        self.emit_linear(layer, op, x.tensor, out, isinstance(self.value(node.input[1]), Const))
 
     def float_bias(self, name: str, layer: str, x, wt: FixedType) -> bool:
         """Whether a float bias stays a float step rather than widening the accumulator:
         it has no exact fixed-point form on the products' grid (a float32 from training)."""
-        from .qonnx import Const
         v = self.value(name)
         if not isinstance(v, Const) or self.config.bias_type(layer) is not None:
             return False
@@ -276,7 +259,7 @@ class SpatialOps:
                                             "out of a convolution; hwgen needs one input scale")
             scales.append(x.scale)
         wv = self.value(w_name)
-        if getattr(wv, "scale", None) is not None:
+        if getattr(wv, "scale", None) is not None:   # a quantized constant with a float scale
             ws = np.asarray(wv.scale, dtype=np.float32)
             flat = ws.reshape(-1)
             if flat.size == 1 or np.all(flat == flat[0]):
@@ -293,7 +276,7 @@ class SpatialOps:
         """The input of a pool: an integer value, or a float segment whose steps commute with
         the pool (then the pool is applied to its integer base)."""
         v = self.value(node.input[0])
-        if hasattr(v, "steps") and v.base is not None:
+        if isinstance(v, FloatSeg) and v.base is not None:
             allowed = _AFFINE_STEPS if affine_only else _MONOTONE_STEPS
             for step in v.steps:
                 op = step.node.op_type
@@ -309,7 +292,6 @@ class SpatialOps:
                     raise UnsupportedModelError(
                         f"{_desc(node)} pools the float result of {op}; hwgen pools integers (put "
                         "a quantizer before the pool)")
-            from .qonnx import IntT
             return self.to_channels_last(IntT(v.base, None, v.layout), node), v
         return self.spatial_input(node, node.input[0]), None
 
@@ -341,12 +323,10 @@ class SpatialOps:
         else:
             seg_steps = []
         if seg is not None:
-            from .qonnx import FloatSeg
-            renamed = [FloatStep(s.node, s.data_input, s.consts, s.reshape) for s in seg.steps]
-            self.values[out] = FloatSeg(out, seg_steps + renamed, layout=self.hw_layout[out])
+            self.values[out] = FloatSeg(out, seg_steps + seg.steps, layout=self.hw_layout[out])
 
     def op_MaxPool(self, node):
-        a = _attrs(node)
+        a = node_attrs(node)
         if len(node.output) > 1 and node.output[1] and self.consumers.get(node.output[1]):
             raise UnsupportedModelError(f"{_desc(node)}: the Indices output is not supported")
         x, seg = self.pool_source(node, affine_only=False)
@@ -356,7 +336,7 @@ class SpatialOps:
         self.finish_pool(node, op, x, seg)
 
     def op_AveragePool(self, node):
-        a = _attrs(node)
+        a = node_attrs(node)
         x, seg = self.pool_source(node, affine_only=True)
         kernel = tuple(a["kernel_shape"])
         strides, dilations, pads = self.window_attrs(node, self.graph.types[x.tensor].shape, kernel)
@@ -382,7 +362,7 @@ class SpatialOps:
     def op_ReduceMean(self, node):
         """A mean over spatial axes is an average pool whose window spans them (a global
         average pool when it spans them all, as ResNet heads have it)."""
-        a = _attrs(node)
+        a = node_attrs(node)
         rank = len(self.shape(node.input[0]))
         axes = a.get("axes")
         if axes is None and len(node.input) > 1 and node.input[1]:
@@ -409,7 +389,7 @@ class SpatialOps:
 
     # --- data movement -------------------------------------------------------------------
     def op_Pad(self, node):
-        a = _attrs(node)
+        a = node_attrs(node)
         x = self.spatial_input(node, node.input[0], any_layout=True)
         rank = len(self.graph.types[x.tensor].shape) + 1
         if len(node.input) > 1 and node.input[1]:
@@ -443,7 +423,7 @@ class SpatialOps:
         self.emit(node.name, op, [x.tensor], node.output[0], scale=x.scale)
 
     def op_Concat(self, node):
-        a = _attrs(node)
+        a = node_attrs(node)
         for i in node.input:
             self.materialize(i, node)   # the model input, or an error for float values
         values = [self.value(i) for i in node.input]
@@ -475,7 +455,7 @@ class SpatialOps:
     def nearest_factors(self, node, x, scales) -> tuple[int, ...]:
         """Whole upsampling factors per spatial axis of the graph tensor of ``x``, for ONNX
         ``scales`` (one per ONNX axis, batch first), checked to be pixel repetition."""
-        a = _attrs(node)
+        a = node_attrs(node)
         mode = a.get("mode", "nearest")
         if mode != "nearest":
             raise UnsupportedModelError(f"{_desc(node)}: only nearest-neighbour resizing is supported, "
@@ -523,7 +503,7 @@ class SpatialOps:
 
     def op_Upsample(self, node):
         x = self.spatial_input(node, node.input[0], any_layout=True)
-        scales = self.const_of(node.input[1]) if len(node.input) > 1 else _attrs(node).get("scales")
+        scales = self.const_of(node.input[1]) if len(node.input) > 1 else node_attrs(node).get("scales")
         if scales is None:
             raise UnsupportedModelError(f"{_desc(node)}: scales must be constant")
         self.upsample(node, x, self.shape(node.input[0]), scales)
@@ -533,7 +513,7 @@ class SpatialOps:
         self.emit(node.name, Upsample(factors), [x.tensor], node.output[0], scale=x.scale)
 
     def op_DepthToSpace(self, node):
-        a = _attrs(node)
+        a = node_attrs(node)
         op = DepthToSpace(int(a["blocksize"]), a.get("mode", "DCR"))
         if self.deferred_move(node, op):
             return
@@ -548,12 +528,11 @@ class SpatialOps:
         """Data movement of a float value (pending float steps on an integer tensor): a
         step of its float chain, done on the integers after the next quantizer (which must
         then treat every channel alike, see ``quantize_then_move``)."""
-        from .qonnx import FloatSeg
         v = seg if seg is not None else self.value(node.input[0])
         if not isinstance(v, FloatSeg) or v.base is None:
             return False
         step = FloatStep(node, node.input[0], move=op)
-        self.values[node.output[0]] = FloatSeg(v.base, v.steps + [step], v.input_name, v.input_shape, v.layout)
+        self.values[node.output[0]] = v.then(step)
         return True
 
     def quantize_then_move(self, node, spec, seg) -> bool:
@@ -584,8 +563,8 @@ class SpatialOps:
             tensor = self.emit(step.node.name, step.move, [tensor],
                                node.output[0] if k == moves[-1] else f"{step.node.output[0]}__moved")
         if spec.float_scale:
-            self.values[node.output[0]] = type(self.values[node.output[0]])(
-                node.output[0], np.asarray(spec.scale, dtype=np.float32).reshape(()), self.hw_layout[node.output[0]])
+            self.values[node.output[0]] = IntT(node.output[0], np.asarray(spec.scale, dtype=np.float32).reshape(()),
+                                               self.hw_layout[node.output[0]])
         return True
 
     # --- Trunc ---------------------------------------------------------------------------
@@ -597,6 +576,6 @@ class SpatialOps:
             raise UnsupportedModelError(f"{_desc(node)}: Trunc needs 4 or 5 constant inputs after the data")
         if np.any(np.asarray(consts[1]) != 0):
             raise UnsupportedModelError(f"{_desc(node)}: non-zero zero point is not supported")
-        spec = TruncSpec(tuple(np.asarray(c, dtype=np.float32) for c in consts), _attrs(node))
+        spec = TruncSpec(tuple(np.asarray(c, dtype=np.float32) for c in consts), node_attrs(node))
         self.quantizer(node, spec)
 

@@ -82,6 +82,7 @@ class Conv(Op):
     pads: tuple[int, ...] = ()      # begins, then ends, per spatial axis
     groups: int = 1
     dense: Dense = field(init=False, repr=False)
+    group_dense: list = field(init=False, repr=False)
 
     def __post_init__(self):
         self.weights = np.asarray(self.weights)
@@ -95,6 +96,12 @@ class Conv(Op):
         # which is the order of the flattened patches
         self.dense = Dense(weights=self.weights.reshape(-1, self.c_out), weight_type=self.weight_type,
                            bias=self.bias, bias_type=self.bias_type, accum_type=self.accum_type)
+        # grouped convolutions: one dense layer per group, over that group's input channels
+        og = self.c_out // self.groups
+        self.group_dense = [] if self.groups == 1 else [
+            Dense(weights=self.weights[..., g * og:(g + 1) * og].reshape(-1, og), weight_type=self.weight_type,
+                  bias=None if self.bias is None else self.bias[g * og:(g + 1) * og],
+                  bias_type=self.bias_type, accum_type=self.accum_type) for g in range(self.groups)]
 
     @property
     def c_out(self) -> int:
@@ -155,20 +162,12 @@ class Conv(Op):
         if self.groups == 1:
             patches = win.reshape(-1, self.dense.n_in)
             return self.dense.golden([patches], [TensorType((self.dense.n_in,), xt.ftype)])[0]
-        # grouped (depthwise when C_in/groups == 1): one dense layer per group, batched
-        cg, og = self.c_in // self.groups, self.c_out // self.groups
-        k = int(np.prod(self.kernel))
-        patches = win.reshape(batch * int(np.prod(out)), k, self.groups, cg).transpose(2, 0, 1, 3)
-        patches = patches.reshape(self.groups, -1, k * cg)
-        w = self.weights.reshape(k * cg, self.groups, og).transpose(1, 0, 2)
-        results = []
-        for g in range(self.groups):
-            sub = Dense(weights=w[g], weight_type=self.weight_type,
-                        bias=None if self.bias is None else self.bias[g * og:(g + 1) * og],
-                        bias_type=self.bias_type, accum_type=self.accum_type)
-            results.append(sub.golden([patches[g]], [TensorType((k * cg,), xt.ftype)])[0])
-        return np.concatenate(results, axis=-1) if results[0].dtype != object else \
-            np.concatenate(results, axis=-1).astype(object)
+        # grouped (depthwise when C_in/groups == 1): one dense layer per group
+        cg, k = self.c_in // self.groups, int(np.prod(self.kernel))
+        patches = win.reshape(batch * int(np.prod(out)), k, self.groups, cg)
+        in_t = TensorType((k * cg,), xt.ftype)
+        return np.concatenate([dense.golden([patches[:, :, g].reshape(-1, k * cg)], [in_t])[0]
+                               for g, dense in enumerate(self.group_dense)], axis=-1)
 
     def describe(self):
         k = "x".join(map(str, self.kernel))
