@@ -10,7 +10,8 @@ with a register every ``adder_levels`` levels; the last levels, the accumulation
 elementwise ops (activation, requantization, thresholds) feed the output register.
 
 Latency from the input handshake edge to the output register load is
-``R - 1 + tree_regs + 1`` cycles, where ``tree_regs = ceil(levels / adder_levels) - 1``."""
+``R - 1 + operand_regs + tree_regs + 1`` cycles, where ``operand_regs`` is 1 when R > 1 (the
+registered operand muxes) and ``tree_regs = ceil(levels / adder_levels) - 1``."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -89,6 +90,11 @@ def register(m: Module, en, values: list, name: str) -> list:
     return out
 
 
+def operand_regs(reuse: int) -> int:
+    """Registers between the phase muxes and the multipliers: one when the layer is folded."""
+    return 1 if reuse > 1 else 0
+
+
 def tree_regs(n_leaves: int, adder_levels: int) -> int:
     levels = adder_tree_levels(n_leaves)
     return max(0, -(-levels // adder_levels) - 1)
@@ -144,23 +150,29 @@ class DenseStage(wiring.Component):
             with m.If(self.i.ready & self.i.valid):
                 m.d.sync += [h.eq(v) for i, (h, v) in enumerate(zip(held, x)) if i >= B]
 
-        # Products of this phase, registered: operand muxes select input and weight by phase.
+        # Products of this phase, registered. With R > 1 the operands are selected by phase
+        # and registered first (one input register per lane position, shared by all outputs,
+        # and one weight register per product), so that no cycle holds both a mux tree and
+        # a multiplier: that pair was the critical path of every folded build.
+        tags = [issue, first_phase, last_phase]  # (valid, first phase, last phase), carried along
+        if R > 1:
+            lanes = register(m, en, [select(held, [p * B + b for p in range(R)], phase, self.in_type)
+                                     for b in range(B)], "xsel")
+            tags = register(m, en, tags, "tag_sel")
         products = []  # products[j] = list of registered product signals for output j
         for j in range(self.n_out):
-            row = []
+            terms = []
             for b in range(B):
-                idx = [p * B + b for p in range(R)]
-                ws = [self.weights[i][j] if i < self.n_in else 0 for i in idx]
-                if not any(ws):
-                    continue
-                if R == 1:
-                    prod = x[idx[0]] * ws[0]
-                else:
-                    prod = select(held, idx, phase, self.in_type) * select_const(ws, phase)
-                row.append(prod)
+                ws = [self.weights[i][j] if i < self.n_in else 0 for i in (p * B + b for p in range(R))]
+                if any(ws):
+                    terms.append((b, ws))
+            if R == 1:
+                row = [x[b] * ws[0] for b, ws in terms]
+            else:
+                weights = register(m, en, [select_const(ws, phase) for _, ws in terms], f"w{j}")
+                row = [lanes[b] * w for (b, _), w in zip(terms, weights)]
             products.append(register(m, en, row, f"p{j}"))
-        # (valid, first phase, last phase) of the products, carried along the pipeline.
-        tags = register(m, en, [issue, first_phase, last_phase], "tag")
+        tags = register(m, en, tags, "tag")
 
         # Adder trees, a register after every `adder_levels` levels (except the last group).
         sums = []

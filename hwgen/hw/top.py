@@ -18,7 +18,7 @@ from ..errors import HwgenError
 from ..frontend.config import Config
 from ..graph import Graph, Node, TensorType
 from .arith import align, as_type, balanced_sum, requantize
-from .stages import AddStage, DenseStage, ElementwiseStage, tree_regs
+from .stages import AddStage, DenseStage, ElementwiseStage, operand_regs, tree_regs
 
 #: one default for the CLI, the config file and the Python API
 DEFAULT_ADDER_LEVELS = Config.adder_levels_per_stage
@@ -72,7 +72,7 @@ class StagePlan:
         """Edges from the input handshake to the output register load."""
         if self.dense is None:
             return 0
-        return self.reuse - 1 + tree_regs(-(-self.dense.op.n_in // self.reuse), self.adder_levels) + 1
+        return self.reuse - 1 + operand_regs(self.reuse) + tree_regs(-(-self.dense.op.n_in // self.reuse), self.adder_levels) + 1
 
     @property
     def name(self) -> str:
