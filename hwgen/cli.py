@@ -241,6 +241,70 @@ def sim(out, simulator, samples, backpressure, gap, seed):
                f"cycles, II {r['ii_min']}, {r['wall_time_s']:.1f} s")
 
 
+TARGET_CHOICE = click.Choice(["ecp5", "ice40", "gowin", "xilinx", "asic"])
+
+
+@main.command()
+@click.argument("out", type=click.Path())
+@click.option("--target", "-t", required=True, type=TARGET_CHOICE, help="Device family, or asic.")
+@click.option("--device", help="Part (default: LFE5U-85F, iCE40UP5K, GW2A-LV18PG256C8/I7, xc7a100t).")
+@click.option("--clock-mhz", type=float, help="Clock target (default: the build's, from its config).")
+@click.option("--multipliers", default="auto", show_default=True, type=click.Choice(["auto", "dsp", "lut"]),
+              help="Where multipliers go: hard multipliers while the device has them (auto), all "
+                   "hard (dsp), all logic (lut). A layer's config 'multipliers:' overrides auto.")
+@click.option("--no-place", is_flag=True, help="Synthesis only, no place and route (no Fmax).")
+@click.option("--no-fit-check", is_flag=True, help="Synthesize even if the estimate says it cannot fit.")
+@click.option("--estimate-only", is_flag=True, help="Print the resource estimate and the fit check, run no tool.")
+@click.option("--seed", default=1, show_default=True, type=int, help="Placement seed (same seed, same result).")
+def synth(out, target, device, clock_mhz, multipliers, no_place, no_fit_check, estimate_only, seed):
+    """Synthesize build folder OUT for a target; report cells, per-layer resources, utilisation, Fmax.
+
+    Checks first, from the graph and in seconds, that the design can fit the device (exit 2
+    with the figures if not). Writes OUT/synth/TARGET/report.json and the tool logs;
+    ECP5, iCE40 and Gowin are placed and routed (nextpnr) for Fmax, Xilinx gets a Yosys
+    estimate plus a Vivado script, asic a gate-level netlist, NAND2 equivalents and an
+    OpenLane 2 config."""
+    from .paths import existing_folder
+    existing_folder(out, "give the folder hwgen build wrote")
+    from .chip import synth as flow
+    if estimate_only:
+        _, graph, stages, dev, est = flow.plan(out, target, device, multipliers)
+        click.echo(_estimate_text(est))
+        if target != "asic":
+            flow.check_fit(est, stages, graph, pins=False, policy=multipliers,
+                           layer_policy=flow._layer_policies(Path(out)))
+        click.echo(f"fits {dev.name} by the estimate")
+        return
+    r = flow.synthesize(out, target, device, clock_mhz, multipliers, fit_check=not no_fit_check,
+                        place=not no_place, seed=seed, progress=_progress)
+    click.echo(_synth_text(r, out))
+
+
+def _estimate_text(est) -> str:
+    d = est.device
+    lines = [f"estimate on {d.name}: {est.lut:,} {d.lut_kind}, {est.ff:,} FF, {est.dsp} {d.dsp_kind or 'DSP'} "
+             f"of {d.dsp}, {est.multipliers} multipliers"]
+    for s in est.stages:
+        row = s.as_dict(d.lut_kind)
+        lines.append(f"  {row['stage']:24} R={row['reuse_factor']:<4} {row['multipliers']:6} mult "
+                     f"-> {row['multipliers_in']:4} {row['lut']:9,} {d.lut_kind} {row['ff']:8,} FF")
+    return "\n".join(lines)
+
+
+def _synth_text(r: dict, out) -> str:
+    c = r["core"]
+    if r["target"] == "asic":
+        head = f"asic: {c['gate']:,} gates + {c['ff']:,} flip-flops = {c['nand2_equivalents']:,} NAND2 equivalents"
+    else:
+        u = r.get("utilization_synth", {})
+        head = (f"{r['target']} {r['device']}: {c['lut']:,} LUT, {c['carry']:,} carry, {c['ff']:,} FF, "
+                f"{c['dsp']} DSP, {c['bram']} BRAM ({u.get('lut', {}).get('percent')}% of the logic)")
+    if r.get("placed"):
+        ok = "met" if r["timing_met"] else "NOT met"
+        head += f"; routed Fmax {r['fmax_mhz']} MHz (target {r['clock_target_mhz']:g}: {ok})"
+    return head + f"; {r['wall_time_s']:.0f} s; see {Path(out) / 'synth' / r['target'] / 'report.json'}"
+
+
 @main.command()
 @click.option("-o", "--output", "out", default="hwgen-demo", show_default=True, type=click.Path(),
               help="Folder for the demo model and build.")

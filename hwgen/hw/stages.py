@@ -10,7 +10,8 @@ with a register every ``adder_levels`` levels; the last levels, the accumulation
 elementwise ops (activation, requantization, thresholds) feed the output register.
 
 Latency from the input handshake edge to the output register load is
-``R - 1 + operand_regs + tree_regs + 1`` cycles, where ``operand_regs`` is 1 when R > 1 (the
+``R - 1 + operand_regs + tree_regs + 2`` cycles (the last two: the accumulator or sum
+register, then the output register), where ``operand_regs`` is 1 when R > 1 (the
 registered operand muxes) and ``tree_regs = ceil(levels / adder_levels) - 1``."""
 from __future__ import annotations
 
@@ -196,22 +197,26 @@ class DenseStage(wiring.Component):
             tags = register(m, en, tags, f"tag{stage}")
         valid, first, last = tags
 
-        # Accumulate over phases, then the fused elementwise ops into the output register.
+        # Accumulate over phases into a register; one cycle later the fused elementwise ops
+        # (rounding, saturation, activation) take it into the output register. Kept apart,
+        # the accumulator's adder and the requantization's adder and compare never share a
+        # cycle (together they were the critical path of R = 1 and small layers).
         results = []
         for j, s in enumerate(sums):
             partial = align(s, self.sum_frac_shift)
             start = Const(self.bias[j], signed(max(abs(self.bias[j]).bit_length() + 1, 2))) \
                 if self.bias is not None else Const(0, 1)
             if R == 1:
-                total = partial + start
+                results.append(partial + start)
             else:
                 acc = Signal(shape_of(self.acc_type), name=f"acc{j}")
-                total = Signal(shape_of(self.acc_type), name=f"sum{j}")
-                m.d.comb += total.eq(Mux(first, start, acc) + partial)
                 with m.If(en & valid):
-                    m.d.sync += acc.eq(total)
-            results.append(total)
-        load_output(m, en, self.o, valid & last, self.post(results), self.out_type)
+                    m.d.sync += acc.eq(Mux(first, start, acc) + partial)
+                results.append(acc)
+        if R == 1:
+            results = register(m, en, results, "sum")
+        done = register(m, en, [valid & last], "done")[0]
+        load_output(m, en, self.o, done, self.post(results), self.out_type)
         return m
 
 

@@ -72,7 +72,7 @@ class StagePlan:
         """Edges from the input handshake to the output register load."""
         if self.dense is None:
             return 0
-        return self.reuse - 1 + operand_regs(self.reuse) + tree_regs(-(-self.dense.op.n_in // self.reuse), self.adder_levels) + 1
+        return self.reuse - 1 + operand_regs(self.reuse) + tree_regs(-(-self.dense.op.n_in // self.reuse), self.adder_levels) + 2
 
     @property
     def name(self) -> str:

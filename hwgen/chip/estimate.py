@@ -1,0 +1,250 @@
+"""Resource estimates from the graph, in seconds, and the fit check run before synthesis.
+
+The estimate walks the same stage plan the hardware is built from and counts, per stage:
+multipliers (general ones when a layer is folded, constant ones at R = 1) and where they go
+(hard multiplier or logic), adder bits of the trees and accumulators, phase-mux bits,
+and register bits, which it knows almost exactly. Logic is counted in LUT4 equivalents
+(an ECP5 ``CCU2C`` counts as two, an iCE40 logic cell as one) and converted to LUT6 for Xilinx.
+The coefficients were fitted to Yosys results on hwgen builds (see ``bench/synth.py``, which
+prints estimate and actual side by side); expect +-30 %. The check refuses only what is
+clearly out of reach: hard multipliers, I/O pins, or logic beyond the device even when the
+estimate is lowered by its error margin.
+
+DSP policy: ``auto`` gives hard multipliers to folded layers (general multipliers, the
+costly ones in logic) first, largest first, while they fit the device; the rest, and every
+constant multiplier at R = 1 when DSPs are short, go to logic. A layer's config
+``multipliers: dsp|lut`` or ``hwgen synth --multipliers`` overrides it."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import HwgenError
+from .devices import Device
+
+#: logic below this fraction of the estimate might still fit: refuse only above capacity / (1 - margin)
+LOGIC_MARGIN = 0.25
+#: LUT4 equivalents per bit of a general a x b multiplier built in logic (array + carries)
+GENERAL_MUL_LUT_PER_BIT = 1.1
+#: LUT4 equivalents per adder bit
+ADDER_LUT_PER_BIT = 1.0
+LUT6_PER_LUT4 = 0.6
+POLICIES = ("auto", "dsp", "lut")
+#: the widest operands one hard multiplier takes (wider products need several)
+DSP_WIDTH = {"ecp5": 18, "ice40": 16, "gowin": 18, "xilinx": 18}
+
+
+def _csd_digits(w: int) -> int:
+    """Non-zero digits of ``w`` in canonical signed-digit form (adders of a constant multiplier + 1)."""
+    w, n = abs(int(w)), 0
+    while w:
+        if w & 1:
+            n += 1
+            w -= 1 if w & 2 == 0 else -1
+        w >>= 1
+    return n
+
+
+@dataclass
+class StageEstimate:
+    name: str
+    layers: list[str]
+    reuse: int
+    multipliers: int = 0
+    general: bool = False          # folded: general multipliers (operands muxed by phase)
+    dsp: int = 0                   # hard multipliers given to this stage
+    policy: str = "auto"
+    lut: float = 0.0               # LUT4 equivalents
+    ff: int = 0
+    detail: dict = field(default_factory=dict)
+
+    def as_dict(self, lut_kind: str) -> dict:
+        scale = LUT6_PER_LUT4 if lut_kind == "LUT6" else 1.0
+        return {"stage": self.name, "layers": self.layers, "reuse_factor": self.reuse,
+                "multipliers": self.multipliers, "dsp": self.dsp, "multipliers_in": self.policy,
+                "lut": int(round(self.lut * scale)), "ff": self.ff}
+
+
+def _dense_estimate(st, graph, policy: str) -> StageEstimate:
+    from ..hw.stages import tree_regs
+    op = st.dense.op
+    tin = st.in_type.ftype
+    a = tin.width
+    R = st.reuse
+    B = -(-op.n_in // R)
+    w = np.asarray(op.weights, dtype=object)
+    est = StageEstimate(st.name, [n.name for n in st.nodes], R, general=R > 1, policy=policy)
+    lut_mul = adders = mux = ff = 0.0
+    n_products = 0
+    prod_bits = 0
+    for j in range(op.n_out):
+        for b in range(B):
+            ws = [int(w[i, j]) for i in range(b, op.n_in, B)]
+            if not any(ws):
+                continue
+            n_products += 1
+            wbits = max(abs(v).bit_length() for v in ws) + 1
+            pbits = a + wbits
+            prod_bits += pbits
+            if R > 1:
+                lut_mul += GENERAL_MUL_LUT_PER_BIT * a * wbits
+                mux += wbits * math.ceil((R - 1) / 15)  # a weight bit is a function of the phase
+                ff += wbits
+            else:
+                lut_mul += max(_csd_digits(ws[0]) - 1, 0) * pbits * ADDER_LUT_PER_BIT
+    est.multipliers = n_products
+    per_out = n_products / max(op.n_out, 1)
+    acc_bits = (st.dense.op.accum_type.width if getattr(op, "accum_type", None) else
+                graph.types[st.dense.outputs[0]].ftype.width) + 2
+    # the adder tree: one adder per product but one per output, about as wide as a product
+    # plus its level; then the accumulator (folded) or the bias add
+    tree_bits = prod_bits - op.n_out * (prod_bits / max(n_products, 1)) + n_products * math.log2(max(per_out, 2)) / 2
+    adders += max(tree_bits, 0) + op.n_out * acc_bits
+    ff += prod_bits + tree_regs(B, st.adder_levels) * op.n_out * acc_bits
+    if R > 1:
+        mux += B * a * (R - 1) / 2         # the shared input lanes: an R:1 mux per bit
+        ff += (op.n_in - B) * a + B * a + op.n_out * acc_bits
+    out_bits = graph.types[st.output].ftype.width * int(np.prod(graph.types[st.output].shape))
+    ff += out_bits + 1
+    post = 2 * out_bits * len(st.post)
+    est.lut = lut_mul + adders * ADDER_LUT_PER_BIT + mux + post
+    est.ff = int(ff)
+    est.detail = {"multiplier_lut": lut_mul, "adder_bits": adders, "mux_lut": mux, "post_lut": post}
+    return est
+
+
+def _other_estimate(st, graph) -> StageEstimate:
+    out = graph.types[st.output]
+    bits = out.ftype.width * int(np.prod(out.shape))
+    est = StageEstimate(st.name, [n.name for n in st.nodes], 1)
+    est.lut = 2.0 * bits * max(len(st.post), 1)
+    est.ff = bits + 1
+    return est
+
+
+@dataclass
+class Estimate:
+    device: Device
+    stages: list[StageEstimate]
+    io: int
+
+    @property
+    def lut4(self) -> float:
+        return sum(s.lut for s in self.stages)
+
+    @property
+    def lut(self) -> int:
+        """In the device's own LUT kind."""
+        return int(round(self.lut4 * (LUT6_PER_LUT4 if self.device.lut_kind == "LUT6" else 1.0)))
+
+    @property
+    def ff(self) -> int:
+        return sum(s.ff for s in self.stages)
+
+    @property
+    def dsp(self) -> int:
+        return sum(s.dsp for s in self.stages)
+
+    @property
+    def multipliers(self) -> int:
+        return sum(s.multipliers for s in self.stages)
+
+    def as_dict(self) -> dict:
+        d = self.device
+        return {"device": d.name, "lut": self.lut, "lut_kind": d.lut_kind, "ff": self.ff,
+                "dsp": self.dsp, "multipliers": self.multipliers, "io": self.io,
+                "capacity": {"lut": d.lut, "ff": d.ff, "dsp": d.dsp, "bram": d.bram, "io": d.io},
+                "stages": [s.as_dict(d.lut_kind) for s in self.stages]}
+
+
+def estimate(graph, stages, device: Device, io_bits: int, policy: str = "auto",
+             layer_policy: dict[str, str] | None = None) -> Estimate:
+    """Resources of the build planned as ``stages`` on ``device``. ``io_bits``: the
+    pins of the core's ports (a board build or an out-of-context core decides whether
+    they become pins)."""
+    if policy not in POLICIES:
+        raise HwgenError(f"--multipliers must be one of {', '.join(POLICIES)}, got {policy!r}")
+    layer_policy = layer_policy or {}
+    ests = []
+    for st in stages:
+        if st.dense is not None:
+            ests.append(_dense_estimate(st, graph, layer_policy.get(st.dense.name, policy)))
+        else:
+            ests.append(_other_estimate(st, graph))
+    _assign_dsps(ests, device)
+    return Estimate(device, ests, io_bits)
+
+
+def _assign_dsps(ests: list[StageEstimate], device: Device) -> None:
+    left = device.dsp if device.dsp_kind else 0
+    forced = [e for e in ests if e.policy == "dsp"]
+    for e in forced:                       # asked for: all of them, fit or not (checked later)
+        e.dsp = e.multipliers
+        left -= e.multipliers
+    # auto: folded layers first (a general multiplier in logic costs most), then the largest
+    auto = sorted((e for e in ests if e.policy == "auto" and e.multipliers),
+                  key=lambda e: (not e.general, -e.multipliers))
+    for e in auto:
+        if 0 < e.multipliers <= left:
+            e.dsp, left = e.multipliers, left - e.multipliers
+            e.policy = "dsp"
+        else:
+            e.policy = "lut"
+    for e in ests:
+        if e.dsp:
+            e.lut -= e.detail.get("multiplier_lut", 0.0)
+
+
+def fit_problems(est: Estimate, pins: bool) -> list[str]:
+    """Why the design cannot fit (empty when it may): hard multipliers asked for beyond the
+    device, the core's ports beyond the bonded pins (``pins``: a board build), logic beyond
+    the device even after the estimate's error margin."""
+    d = est.device
+    problems = []
+    if est.dsp > (d.dsp if d.dsp_kind else 0):
+        problems.append(f"needs {est.dsp:,} {d.dsp_kind or 'hard multipliers'}, {d.name} has {d.dsp:,}")
+    if pins and est.io > d.io:
+        problems.append(f"needs {est.io:,} I/O pins, {d.name} bonds out {d.io:,}")
+    if d.lut and est.lut * (1 - LOGIC_MARGIN) > d.lut:
+        problems.append(f"needs about {est.lut:,} {d.lut_kind} ({est.lut / d.lut:.0%} of {d.name}'s {d.lut:,})")
+    if d.ff and est.ff > d.ff:
+        problems.append(f"needs {est.ff:,} flip-flops, {d.name} has {d.ff:,}")
+    return problems
+
+
+def suggestion(est: Estimate, graph, stages, policy: str, layer_policy=None) -> str:
+    """The nearest fix to offer with a refusal: the smallest model-wide reuse factor at
+    which the estimate fits (trying powers of two up to 1024), else a larger device."""
+    import dataclasses
+    hints = []
+    if est.dsp > est.device.dsp and policy == "dsp":
+        hints.append("--multipliers auto (hard multipliers up to the device's count, the rest in logic)")
+    current = max((s.reuse for s in stages), default=1)
+    r = 2
+    while r <= 1024:
+        if r > current:
+            trial = [dataclasses.replace(st, reuse=max(st.reuse, r)) if st.dense is not None else st
+                     for st in stages]
+            e = estimate(graph, trial, est.device, est.io, policy if policy != "dsp" else "auto", layer_policy)
+            if not fit_problems(e, pins=False):
+                hints.append(f"rebuild with hwgen build -r {r} (estimate: {e.lut:,} {e.device.lut_kind}, "
+                             f"{e.dsp} {e.device.dsp_kind or 'DSP'})")
+                break
+        r *= 2
+    else:
+        hints.append("no reuse factor up to 1024 fits")
+    bigger = [d.name for d in _larger_devices(est)]
+    if bigger:
+        hints.append(f"or --device {bigger[0]}")
+    return "try " + ", ".join(hints)
+
+
+def _larger_devices(est: Estimate):
+    from .devices import DEVICES
+    for d in sorted((d for d in DEVICES if d.target == est.device.target and d.lut > est.device.lut),
+                    key=lambda d: d.lut):
+        trial = Estimate(d, est.stages, est.io)
+        if not fit_problems(trial, pins=False):
+            yield d
