@@ -306,6 +306,59 @@ def _synth_text(r: dict, out) -> str:
 
 
 @main.command()
+@click.argument("out", type=click.Path())
+@click.option("--board", "-b", default="ulx3s", show_default=True, help="Board (see hwgen bitstream --help).")
+@click.option("--vectors", type=int, help="Test vectors in the self-test memories (default: up to 1024).")
+@click.option("--corrupt", type=int, metavar="K", help="Flip a bit of stored expected output K: the test must FAIL.")
+def selftest(out, board, vectors, corrupt):
+    """Simulate the board self-test top of build folder OUT in Verilator (exit 0 PASS, 1 FAIL).
+
+    The top that hwgen bitstream puts on the board: test vectors and golden outputs in
+    block RAM, streamed through the core under pseudo-random gaps and backpressure, the
+    verdict on the LEDs and as a UART line, which this command decodes."""
+    from .paths import existing_folder
+    existing_folder(out, "give the folder hwgen build wrote")
+    from .chip.bitstream import simulate_selftest
+    r = simulate_selftest(out, board, vectors, corrupt, progress=_progress)
+    click.echo(f"selftest {r['board']}: UART says {r['uart_line']!r} after {r['cycles']:,} cycles "
+               f"({r['vectors']} vectors, Verilator, {r['wall_time_s']:.0f} s)")
+
+
+@main.command()
+@click.argument("out", type=click.Path())
+@click.option("--board", "-b", required=True, help="ulx3s (LFE5U-85F; also ulx3s-45f, ulx3s-25f) or icebreaker (iCE40UP5K).")
+@click.option("--vectors", type=int, help="Test vectors in the self-test memories (default: up to 1024).")
+@click.option("--seed", default=1, show_default=True, type=int, help="nextpnr seed (same seed, byte-identical bitstream).")
+def bitstream(out, board, vectors, seed):
+    """Build the self-test bitstream of build folder OUT for a board.
+
+    On the board: LED 0 (iCEBreaker: green) = PASS, LED 1 (red) = FAIL, LED 2 blinks while
+    running; the UART (115200 8N1) repeats 'PASS 1024/1024' or 'FAIL at K ...'. Writes
+    OUT/bitstream/BOARD/ with the bitstream, report.json and the tool logs."""
+    from .paths import existing_folder
+    existing_folder(out, "give the folder hwgen build wrote")
+    from .chip.bitstream import build_bitstream
+    r = build_bitstream(out, board, vectors, seed, progress=_progress)
+    click.echo(f"{r['board']}: {Path(out) / 'bitstream' / r['board'] / r['bitstream']} "
+               f"(Fmax {r['fmax_mhz']} MHz, {r['vectors']} vectors, sha256 {r['bitstream_sha256'][:16]}…, "
+               f"{r['wall_time_s']:.0f} s)")
+
+
+@main.command()
+@click.argument("out", type=click.Path())
+def report(out):
+    """Write OUT/report/: report.md and one self-contained report.html with plots.
+
+    Resources and latency per layer, utilisation against the device and Fmax against the
+    clock target, from what OUT holds (manifest, hwgen synth/sim/selftest/bitstream results)."""
+    from .paths import existing_folder
+    existing_folder(out, "give the folder hwgen build wrote")
+    from .report.chip import write_report
+    folder = write_report(out, progress=_progress)
+    click.echo(f"wrote {folder / 'report.html'} (self-contained) and {folder / 'report.md'}")
+
+
+@main.command()
 @click.option("-o", "--output", "out", default="hwgen-demo", show_default=True, type=click.Path(),
               help="Folder for the demo model and build.")
 @click.option("--simulator", default="verilator", show_default=True, type=SIMULATOR_CHOICE)

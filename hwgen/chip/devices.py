@@ -29,6 +29,9 @@ class Device:
     #: Yosys synthesis options the part needs (e.g. the Gowin family)
     synth_args: tuple[str, ...] = ()
     aliases: tuple[str, ...] = field(default=())
+    #: pins for the synthesis wrapper's clk, rst_pin, din, in_valid, out_ready, in_ready,
+    #: out_valid, dout, where nextpnr needs every I/O placed (Gowin); from amaranth-boards
+    wrapper_pins: tuple[str, ...] = ()
 
     @property
     def placed(self) -> bool:
@@ -53,10 +56,12 @@ DEVICES: tuple[Device, ...] = (
            ("--hx1k", "--package", "tq144"), synth_args=("-device", "hx"), aliases=("hx1k",)),
     Device("gowin", "GW2A-LV18PG256C8/I7", 20_736, 15_552, 48, 46, 207, "LUT4", "MULT18X18",
            ("--device", "GW2A-LV18PG256C8/I7", "--vopt", "family=GW2A-18"),
-           synth_args=("-family", "gw2a"), aliases=("gw2a-18", "gw2a")),
+           synth_args=("-family", "gw2a", "-noiopads"), aliases=("gw2a-18", "gw2a"),
+           wrapper_pins=("H11", "N10", "R14", "D15", "E16", "D16", "E14", "M6")),  # Tang Primer 20K
     Device("gowin", "GW1NR-LV9QN88PC6/I5", 8_640, 6_480, 20, 26, 71, "LUT4", "MULT18X18",
            ("--device", "GW1NR-LV9QN88PC6/I5", "--vopt", "family=GW1N-9C"),
-           synth_args=("-family", "gw1n"), aliases=("gw1n-9", "gw1n-9c", "gw1nr-9")),
+           synth_args=("-family", "gw1n", "-noiopads"), aliases=("gw1n-9", "gw1n-9c", "gw1nr-9"),
+           wrapper_pins=("52", "35", "40", "34", "33", "75", "74", "73")),  # Tang Nano 9K
     Device("xilinx", "xc7a100t", 63_400, 126_800, 240, 135, 210, "LUT6", "DSP48E1",
            synth_args=("-family", "xc7"), aliases=("xc7a100tcsg324-1", "artix7-100t")),
     Device("xilinx", "xc7a35t", 20_800, 41_600, 90, 50, 210, "LUT6", "DSP48E1",

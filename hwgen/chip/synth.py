@@ -294,12 +294,17 @@ def _place_and_route(work: Path, dev: Device, clock: float, seed: int, say, step
         args += ["--textcfg", "design.config"]
     elif target == "ice40":
         args += ["--asc", "design.asc"]
-    elif target == "gowin":
-        args += ["-o", "write=design_pnr.json"]
+    if dev.wrapper_pins:
+        names = ("clk", "rst_pin", "din", "in_valid", "out_ready", "in_ready", "out_valid", "dout")
+        (work / "wrapper.cst").write_text("".join(f'IO_LOC "{n}" {p};\n' for n, p in zip(names, dev.wrapper_pins)))
+        args += ["--vopt", "cst=wrapper.cst"]
     say(f"{tool.name}: placing and routing on {dev.name} at {clock:g} MHz")
     p = tools.run_timed(tool, args, cwd=work, log=work / "nextpnr.out", progress=say, what=tool.name,
                         tool_log=work / "nextpnr.log")
     steps.append({"step": tool.name, "seconds": round(p.seconds, 1), "peak_rss_mb": round(p.peak_rss_mb)})
+    if not (work / "pnr_report.json").is_file():  # some nextpnr errors still exit 0
+        raise tools.ToolError(f"{tool.name} wrote no report: {tools._last_line(work / 'nextpnr.log') or 'no log'}",
+                              work / "nextpnr.log")
     rep = json.loads((work / "pnr_report.json").read_text())
     fmax = rep.get("fmax", {})
     clk = next((v for k, v in fmax.items() if "clk" in k.lower()), None) or (next(iter(fmax.values()), None))
