@@ -256,8 +256,17 @@ class _BoardTop(Elaboratable):
         self.st, self.b = st, b
 
     def elaborate(self, platform):
-        from amaranth.hdl import Module
+        from amaranth.hdl import ClockDomain, ClockSignal, Module, ResetSignal, Signal
         m = Module()
+        # the board clock with a power-on reset of 255 cycles (some platforms' default
+        # domain has no reset, and the core needs one)
+        m.domains.por = ClockDomain(reset_less=True)
+        m.domains.sync = ClockDomain()
+        clk = platform.request(platform.default_clk).i
+        count = Signal(8)
+        with m.If(count != 255):
+            m.d.por += count.eq(count + 1)
+        m.d.comb += [ClockSignal("por").eq(clk), ClockSignal("sync").eq(clk), ResetSignal("sync").eq(count != 255)]
         m.submodules.selftest = st = self.st
         for i, res in enumerate(self.b.leds):
             name, number = res.split(":")

@@ -26,8 +26,10 @@ from .devices import Device
 
 #: logic below this fraction of the estimate might still fit: refuse only above capacity / (1 - margin)
 LOGIC_MARGIN = 0.25
-#: LUT4 equivalents per bit of a general a x b multiplier built in logic (array + carries)
-GENERAL_MUL_LUT_PER_BIT = 1.1
+#: LUT4 equivalents per bit of a general a x b multiplier built in logic (Booth-encoded by
+#: Yosys, with its carries; fitted to the jet MLP at R = 4 on ECP5: 2.9 per bit with muxes)
+GENERAL_MUL_LUT_PER_BIT = 2.6
+SMALL_MUL_LUT_PER_BIT = 1.2
 #: LUT4 equivalents per adder bit
 ADDER_LUT_PER_BIT = 1.0
 LUT6_PER_LUT4 = 0.6
@@ -89,7 +91,9 @@ def _dense_estimate(st, graph, policy: str) -> StageEstimate:
             pbits = a + wbits
             prod_bits += pbits
             if R > 1:
-                lut_mul += GENERAL_MUL_LUT_PER_BIT * a * wbits
+                # Yosys Booth-encodes products of 4 x 4 bits and more; smaller ones stay arrays
+                per_bit = GENERAL_MUL_LUT_PER_BIT if min(a, wbits) >= 4 else SMALL_MUL_LUT_PER_BIT
+                lut_mul += per_bit * a * wbits
                 mux += wbits * math.ceil((R - 1) / 15)  # a weight bit is a function of the phase
                 ff += wbits
             else:

@@ -298,8 +298,8 @@ class Top(wiring.Component):
         m.d.comb += self.s_axis_tready.eq(in_ready & free)
         # Every stream: its source (valid, payload, ready) and its readers' input ports.
         sources = {self.graph.inputs[0]: (self.s_axis_tvalid & free, self.s_axis_tdata, in_ready)}
-        for st, c in zip(self.stages, comps):
-            sources[st.output] = (c.o.valid, c.o.payload, c.o.ready)
+        for k, (st, c) in enumerate(zip(self.stages, comps)):
+            sources[st.output] = self._skid(m, c.o.valid, c.o.payload, c.o.ready, f"skid{k}")
         readers: dict[str, list] = {}
         for k, (st, c) in enumerate(zip(self.stages, comps)):
             ports = [c.i] if st.kind != "add" else [c.a, c.b]
@@ -329,6 +329,27 @@ class Top(wiring.Component):
             with m.If(wait == 1):
                 m.d.sync += free.eq(1)
         return free
+
+    @staticmethod
+    def _skid(m, valid, payload, ready, name: str):
+        """A zero-latency skid buffer after a stage: its ``ready`` is a register (not full),
+        so a stage's enable never waits on the stages after it. Without it the ready
+        signal rippled combinationally from m_axis_tready through every stage, and that
+        chain was the critical path of every multi-layer build. A beat passes straight
+        through while the reader takes it; one that the reader refuses is held here (the
+        stage then stalls for as long as the buffer is full). Returns the reader-side
+        (valid, payload, ready)."""
+        held = Signal(len(payload), name=f"{name}_data")
+        full = Signal(name=f"{name}_full")
+        o_valid, o_ready = Signal(name=f"{name}_valid"), Signal(name=f"{name}_ready")
+        o_payload = Signal(len(payload), name=f"{name}_payload")
+        m.d.comb += [ready.eq(~full), o_valid.eq(valid | full), o_payload.eq(Mux(full, held, payload))]
+        with m.If(full):
+            with m.If(o_ready):
+                m.d.sync += full.eq(0)
+        with m.Elif(valid & ~o_ready):
+            m.d.sync += [full.eq(1), held.eq(payload)]
+        return o_valid, o_payload, o_ready
 
     @staticmethod
     def _fork(m, valid, payload, ready, ports) -> None:
