@@ -1,0 +1,263 @@
+"""From a build folder to a chip: the fit check, synthesis reports per target, the board
+self-test (in Verilator, and its negative), bitstreams, and the HTML report in a browser.
+
+Small models only (a 8-8-4 MLP with 4-bit weights, a binarized 16-32-24-4 MLP); the jet
+MLP's full flows are in bench/synth.py."""
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import onnx
+import pytest
+
+from hwgen import examples
+from hwgen.chip import estimate, synth
+from hwgen.chip.devices import device
+
+from helpers import cli, need
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _build(tmp, model, name, *args):
+    path = tmp / f"{name}.onnx"
+    onnx.save(model, path)
+    out = tmp / name
+    r = cli("build", path, "-o", out, *args)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("chip")
+    model = examples.mlp_qonnx(sizes=(8, 8, 4), weight_bits=4, act_bits=4, in_bits=4)
+    return _build(tmp, model, "tiny", "-r", "2", "--tb-samples", "300")
+
+
+@pytest.fixture(scope="module")
+def jet_r4(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("jet")
+    return _build(tmp, onnx.load(REPO / "examples" / "jet_mlp.onnx"), "jet4", "-r", "4", "--tb-samples", "20")
+
+
+def _report(out, target):
+    return json.loads((Path(out) / "synth" / target / "report.json").read_text())
+
+
+# --- the fit check ------------------------------------------------------------------------
+
+def test_fit_check_refuses_the_jet_mlp_at_r4_in_seconds_with_figures(jet_r4):
+    started = time.monotonic()
+    r = cli("synth", jet_r4, "--target", "ecp5")
+    assert time.monotonic() - started < 30
+    assert r.returncode == 2, r.stderr
+    line = r.stderr.strip().splitlines()[-1]
+    assert line.startswith("hwgen: error: the design does not fit LFE5U-85F: needs about ")
+    assert "LUT4" in line and "83,640" in line and "hwgen build -r " in line
+    assert "Traceback" not in r.stderr
+    assert not (jet_r4 / "synth" / "ecp5" / "report.json").exists()
+
+
+def test_fit_check_counts_hard_multipliers_asked_for(jet_r4):
+    """--multipliers dsp asks for one MULT18X18D per product: 1,064 > 156."""
+    r = cli("synth", jet_r4, "--target", "ecp5", "--multipliers", "dsp")
+    assert r.returncode == 2
+    assert "needs 1,064 MULT18X18D, LFE5U-85F has 156" in r.stderr
+
+
+def test_estimate_follows_the_reuse_factor():
+    """Folding by 4 cuts the multipliers by 4; the suggestion names a reuse factor that fits."""
+    from hwgen import load
+    from hwgen.frontend.config import Config
+    from hwgen.hw.top import plan_stages
+    dev = device("ecp5")
+    ests = {}
+    for r in (4, 16):
+        graph = load(str(REPO / "examples" / "jet_mlp.onnx"), config=Config(reuse_factor=r))
+        ests[r] = estimate.estimate(graph, plan_stages(graph), dev, 230)
+    assert ests[4].multipliers == 4 * ests[16].multipliers
+    assert estimate.fit_problems(ests[4], pins=False)
+    assert not estimate.fit_problems(ests[16], pins=False)
+    assert ests[16].dsp <= dev.dsp
+
+
+def test_a_board_bitstream_too_big_for_the_board_is_refused(jet_r4):
+    r = cli("bitstream", jet_r4, "--board", "icebreaker")
+    assert r.returncode == 2
+    assert "does not fit the icebreaker (iCE40UP5K)" in r.stderr
+    assert not (jet_r4 / "bitstream" / "icebreaker").exists()
+
+
+def test_unknown_device_and_board_are_bad_input(tiny):
+    r = cli("synth", tiny, "--target", "ecp5", "--device", "LFE5U-200F")
+    assert r.returncode == 2 and "unknown ecp5 device" in r.stderr and "LFE5U-85F" in r.stderr
+    r = cli("bitstream", tiny, "--board", "nosuchboard")
+    assert r.returncode == 2 and "unknown board" in r.stderr
+
+
+# --- synthesis per target ------------------------------------------------------------------
+
+def _check_breakdown(r, stat_json: Path):
+    """The per-layer rows add up to the core totals, which are the cells of Yosys's own
+    statistics minus the pin wrapper's."""
+    stat = json.loads(stat_json.read_text())
+    by_module = {k.lstrip("\\"): v["num_cells_by_type"] for k, v in stat["modules"].items()}
+    for kind in ("lut", "ff"):
+        assert sum(row[kind] for row in r["per_layer"]) == r["core"][kind]
+    lut_type = {"ecp5": "LUT4", "ice40": "SB_LUT4"}.get(r["target"])
+    if lut_type:
+        assert r["core"]["lut"] == sum(cells.get(lut_type, 0) for name, cells in by_module.items()
+                                       if name != "hwgen_synth_wrapper")
+    assert {row["stage"] for row in r["per_layer"]} >= {"MatMul_13", "MatMul_36"}
+
+
+def test_ecp5_synthesis_places_routes_and_breaks_down_per_layer(tiny):
+    r = cli("synth", tiny, "--target", "ecp5", "--clock-mhz", "100")
+    assert r.returncode == 0, r.stderr
+    rep = _report(tiny, "ecp5")
+    _check_breakdown(rep, tiny / "synth" / "ecp5" / "stat.json")
+    assert rep["device"] == "LFE5U-85F" and rep["placed"]
+    assert rep["fmax_mhz"] > 20 and rep["timing_met"] == (rep["fmax_mhz"] >= 100)
+    placed = rep["utilization_placed"]
+    # nextpnr's count of logic slots covers the core's LUTs and carries plus the wrapper's
+    assert placed["TRELLIS_COMB"]["used"] >= rep["core"]["lut_equivalents"]
+    assert placed["TRELLIS_COMB"]["available"] == 83_640
+    assert placed["TRELLIS_IO"]["used"] == 8  # the pin wrapper, not 200 core ports
+    assert [s["step"] for s in rep["steps"]] == ["estimate", "yosys synth_ecp5", "nextpnr-ecp5"]
+    assert rep["estimate"]["lut"] > 0
+    assert f"routed Fmax {rep['fmax_mhz']} MHz" in r.stdout
+
+
+def _synth_ok(tiny, target, *args):
+    r = cli("synth", tiny, "--target", target, *args)
+    assert r.returncode == 0, (target, r.stderr)
+    rep = _report(tiny, target)
+    _check_breakdown(rep, tiny / "synth" / target / "stat.json")
+    assert rep["utilization_synth"]["lut"]["available"] == device(target).lut
+    return rep
+
+
+@pytest.mark.slow
+def test_ice40_and_gowin_reports(tiny):
+    for target, args in (("ice40", ["--clock-mhz", "12"]), ("gowin", [])):
+        rep = _synth_ok(tiny, target, *args)
+        assert rep["placed"] and rep["fmax_mhz"] > 10
+
+
+def test_xilinx_estimate_and_vivado_project(tiny):
+    rep = _synth_ok(tiny, "xilinx")
+    assert not rep["placed"] and "fmax_mhz" not in rep
+    xdir = tiny / "synth" / "xilinx"
+    tcl = (xdir / "vivado.tcl").read_text()
+    assert "synth_design -top hwgen_top -part xc7a100tcsg324-1" in tcl
+    for line in re.findall(r"^read_verilog (\S+)", tcl, re.M):
+        assert (xdir / line).resolve().is_file()
+    assert "create_clock -period 5.000" in (xdir / "constraints.xdc").read_text()  # the build's 200 MHz
+
+
+def test_asic_report_nand2_equivalents_and_openlane_config(tiny):
+    r = cli("synth", tiny, "--target", "asic", "--clock-mhz", "250")
+    assert r.returncode == 0, r.stderr
+    rep = _report(tiny, "asic")
+    cells = rep["core"]["cells_by_type"]
+    assert set(cells) <= set(synth.NAND2_EQ), "only the generic gate set after abc -g"
+    assert rep["core"]["nand2_equivalents"] == round(sum(synth.NAND2_EQ[t] * n for t, n in cells.items()))
+    # independent count of the flip-flops in the written netlist
+    netlist = (tiny / "synth" / "asic" / "netlist.v").read_text()
+    assert rep["core"]["ff"] == len(re.findall(r"\\\$_DFF_P_ ", netlist)) or rep["core"]["ff"] == cells["$_DFF_P_"]
+    cfg = json.loads((tiny / "synth" / "asic" / "config.json").read_text())
+    assert cfg["DESIGN_NAME"] == "hwgen_top" and cfg["CLOCK_PERIOD"] == 4.0
+    for f in cfg["VERILOG_FILES"]:
+        assert (tiny / "synth" / "asic" / f.removeprefix("dir::")).resolve().is_file()
+    assert "-period 4.000" in (tiny / "synth" / "asic" / "constraints.sdc").read_text()
+
+
+# --- the self-test top ---------------------------------------------------------------------
+
+def test_selftest_passes_in_verilator(tiny):
+    need("verilator")
+    r = cli("selftest", tiny, "--board", "ulx3s")
+    assert r.returncode == 0, r.stderr
+    res = json.loads((tiny / "selftest" / "ulx3s" / "result.json").read_text())
+    assert res["uart_line"] == "PASS 300/300" and res["passed"]
+    assert res["leds"] & 0b11 == 0b01  # LED 0 PASS on, LED 1 FAIL off
+
+
+def test_selftest_catches_a_corrupted_expected_value(tiny):
+    need("verilator")
+    r = cli("selftest", tiny, "--board", "icebreaker", "--corrupt", "123")
+    assert r.returncode == 1
+    res = json.loads((tiny / "selftest" / "icebreaker" / "result.json").read_text())
+    assert res["uart_line"] == "FAIL at 123 (299/300 passed)" and not res["passed"]
+    assert res["leds"] == 0b10  # green (PASS) off, red (FAIL) on
+
+
+# --- bitstreams ----------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_ulx3s_bitstream_is_byte_identical_across_runs(tiny, tmp_path):
+    r = cli("bitstream", tiny, "--board", "ulx3s", "--vectors", "64")
+    assert r.returncode == 0, r.stderr
+    bit = tiny / "bitstream" / "ulx3s" / "selftest.bit"
+    first = bit.read_bytes()
+    copy = tmp_path / "again"
+    shutil.copytree(tiny, copy, ignore=shutil.ignore_patterns("synth", "selftest", "bitstream", "report"))
+    r = cli("bitstream", copy, "--board", "ulx3s", "--vectors", "64")
+    assert r.returncode == 0, r.stderr
+    assert (copy / "bitstream" / "ulx3s" / "selftest.bit").read_bytes() == first
+    rep = json.loads((tiny / "bitstream" / "ulx3s" / "report.json").read_text())
+    assert rep["bitstream_sha256"] == hashlib.sha256(first).hexdigest()
+    assert len(first) > 100_000 and rep["fmax_mhz"] > 25  # the ULX3S clock is 25 MHz
+
+
+def test_icebreaker_bitstream_of_a_binarized_mlp(tmp_path):
+    out = _build(tmp_path, examples.bnn_quant1_qonnx(), "bnn", "-r", "8", "--tb-samples", "256")
+    r = cli("bitstream", out, "--board", "icebreaker")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads((out / "bitstream" / "icebreaker" / "report.json").read_text())
+    assert (out / "bitstream" / "icebreaker" / "selftest.bin").stat().st_size == 104_090  # UP5K image size
+    assert rep["utilization"]["ICESTORM_LC"]["used"] <= 5280 and rep["fmax_mhz"] > 12
+
+
+# --- the report ----------------------------------------------------------------------------
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    if os.environ.get("HWGEN_REQUIRE_SIMULATORS", "") not in ("", "0"):
+        pytest.fail("HWGEN_REQUIRE_SIMULATORS is set, but no chromium for the report test (apt-get install chromium)")
+    pytest.skip("no chromium to open the HTML report (apt-get install chromium)")
+
+
+def test_report_is_self_contained_deterministic_and_renders_in_a_browser(tiny, tmp_path):
+    if not (tiny / "synth" / "ecp5" / "report.json").exists():
+        assert cli("synth", tiny, "--target", "ecp5").returncode == 0
+    r = cli("report", tiny)
+    assert r.returncode == 0, r.stderr
+    page = (tiny / "report" / "report.html").read_text()
+    first = {p.name: p.read_bytes() for p in (tiny / "report").iterdir()}
+    assert cli("report", tiny).returncode == 0
+    assert {p.name: p.read_bytes() for p in (tiny / "report").iterdir()} == first
+    assert not re.search(r'(src|href)="(?!#|data:)', page), "no external files"
+    for plot in ("latency", "resources_ecp5", "utilization", "fmax"):
+        assert f'id="plot-{plot}"' in page
+    browser = _chromium()
+    shot = tmp_path / "report.png"
+    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
+           f"--screenshot={shot}", "--window-size=1200,3000", (tiny / "report" / "report.html").as_uri()]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert shot.is_file(), run.stderr[-2000:]
+    console = [ln for ln in run.stderr.splitlines() if "CONSOLE" in ln or "Uncaught" in ln]
+    assert not console, console
+    import matplotlib.image as mpimg
+    img = mpimg.imread(shot)
+    # the plots are drawn: many pixels neither white nor the text's grey/black
+    coloured = ((img[..., :3].max(axis=2) - img[..., :3].min(axis=2)) > 0.2).mean()
+    assert coloured > 0.01, coloured
