@@ -71,6 +71,19 @@ def _python_package(dist: str, required: bool = True) -> ToolStatus:
         return ToolStatus(dist, False, required, f"pip install {dist}")
 
 
+def _nextpnr(name: str) -> ToolStatus:
+    """Place and route (hwgen synth, hwgen bitstream): found, not compiled here (each
+    compiles in seconds on first use)."""
+    tool = tools.yowasp_tool(name)
+    try:
+        path = tools.find(tool)
+    except tools.ToolError as e:
+        return ToolStatus(name, False, False, str(e))
+    return ToolStatus(name, True, False, f"{path}; hwgen synth and hwgen bitstream use it")
+
+
 def check_tools(warm_up: bool = True, progress=None) -> list[ToolStatus]:
     return [_yosys(warm_up, progress), _verilator(), _icarus(),
-            _python_package("amaranth"), _python_package("cocotb"), _python_package("qonnx")]
+            *[_nextpnr(n) for n in ("nextpnr-ecp5", "nextpnr-ice40", "nextpnr-himbaechel-gowin")],
+            _python_package("amaranth"), _python_package("cocotb"), _python_package("qonnx"),
+            _python_package("amaranth-boards", required=False), _python_package("matplotlib", required=False)]

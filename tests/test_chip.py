@@ -78,13 +78,29 @@ def test_estimate_follows_the_reuse_factor():
     from hwgen.hw.top import plan_stages
     dev = device("ecp5")
     ests = {}
-    for r in (4, 16):
+    for r in (1, 4, 16):
         graph = load(str(REPO / "examples" / "jet_mlp.onnx"), config=Config(reuse_factor=r))
         ests[r] = estimate.estimate(graph, plan_stages(graph), dev, 230)
     assert ests[4].multipliers == 4 * ests[16].multipliers
-    assert estimate.fit_problems(ests[4], pins=False)
+    assert estimate.fit_problems(ests[1], pins=False) and estimate.fit_problems(ests[4], pins=False)
     assert not estimate.fit_problems(ests[16], pins=False)
     assert ests[16].dsp <= dev.dsp
+
+
+def test_a_layer_config_sends_its_multipliers_to_logic(tmp_path):
+    """`multipliers: lut` in a layer's config: that layer gets no hard multipliers, the
+    other one (auto) gets them while the device has them."""
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("layers:\n  MatMul_13:\n    multipliers: lut\n")
+    model = examples.mlp_qonnx(sizes=(8, 8, 4), weight_bits=4, act_bits=4, in_bits=4)
+    out = _build(tmp_path, model, "cfg", "-r", "2", "-c", cfg, "--tb-samples", "10")
+    r = cli("synth", out, "--target", "ecp5", "--estimate-only")
+    assert r.returncode == 0, r.stderr
+    rows = {line.split()[0]: line for line in r.stdout.splitlines()[1:]}
+    assert "-> lut" in rows["MatMul_13"] and "-> dsp" in rows["MatMul_36"]
+    cfg.write_text("layers:\n  MatMul_13:\n    multipliers: fpga\n")
+    r = cli("build", tmp_path / "cfg.onnx", "-o", tmp_path / "bad", "-c", cfg)
+    assert r.returncode == 2 and "multipliers must be one of auto, dsp, lut" in r.stderr
 
 
 def test_a_board_bitstream_too_big_for_the_board_is_refused(jet_r4):
