@@ -108,8 +108,12 @@ def _dense_estimate(st, graph, policy: str) -> StageEstimate:
     adders += max(tree_bits, 0) + op.n_out * acc_bits
     ff += prod_bits + tree_regs(B, st.adder_levels) * op.n_out * acc_bits
     if R > 1:
-        mux += B * a * (R - 1) / 2         # the shared input lanes: an R:1 mux per bit
-        ff += (op.n_in - B) * a + B * a + op.n_out * acc_bits
+        # held lanes, then per output group (see DenseStage) an R:1 mux per lane bit into
+        # the group's input registers
+        from ..hw.stages import GROUP
+        groups = min(R, -(-op.n_out // GROUP))
+        mux += groups * B * a * (R - 1) / 2
+        ff += op.n_in * a + groups * B * a + op.n_out * acc_bits
     out_bits = graph.types[st.output].ftype.width * int(np.prod(graph.types[st.output].shape))
     ff += out_bits + 1
     post = 2 * out_bits * len(st.post)

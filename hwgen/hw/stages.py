@@ -4,15 +4,14 @@ a flat vector (element ``k`` at bits ``[k*W, (k+1)*W)``) and a stage-wide enable
 freezes, so backpressure stalls without losing or duplicating anything.
 
 :class:`DenseStage` computes ``x @ W + b`` with ``ceil(n_in / R)`` products per output per
-cycle over ``R`` phases (reuse factor R). The input beat is held by the upstream register and
-consumed in the first phase and the lanes later phases need are held (so II = R). Products are registered, then summed by an adder tree
+cycle over ``R`` phases (reuse factor R). The input beat is taken in the first phase and held (so II = R). Products are registered, then summed by an adder tree
 with a register every ``adder_levels`` levels; the last levels, the accumulation and the fused
 elementwise ops (activation, requantization, thresholds) feed the output register.
 
 Latency from the input handshake edge to the output register load is
 ``R - 1 + operand_regs + tree_regs + 2`` cycles (the last two: the accumulator or sum
-register, then the output register), where ``operand_regs`` is 1 when R > 1 (the
-registered operand muxes) and ``tree_regs = ceil(levels / adder_levels) - 1``."""
+register, then the output register), where ``operand_regs`` is 2 when R > 1 (the held
+input lanes, then the registered operand muxes) and ``tree_regs = ceil(levels / adder_levels) - 1``."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -91,9 +90,14 @@ def register(m: Module, en, values: list, name: str) -> list:
     return out
 
 
+#: most multipliers one input register of a folded layer drives (see DenseStage)
+GROUP = 8
+
+
 def operand_regs(reuse: int) -> int:
-    """Registers between the phase muxes and the multipliers: one when the layer is folded."""
-    return 1 if reuse > 1 else 0
+    """Registers from the input handshake to the multipliers' operands: with R > 1 the
+    held input lanes, then the phase-selected operands; none at R = 1."""
+    return 2 if reuse > 1 else 0
 
 
 def tree_regs(n_leaves: int, adder_levels: int) -> int:
@@ -134,7 +138,8 @@ class DenseStage(wiring.Component):
         x = unpack(self.i.payload, self.n_in, self.in_type)
 
         # The input beat is taken in phase 0 (so the upstream register is free again at
-        # once); lanes needed in later phases are kept in `held`.
+        # once). With R > 1 every lane is held from then on, and the phases read the held
+        # lanes one cycle later.
         phase = Signal(range(R)) if R > 1 else None
         # A flag register rather than `phase == 0`, which Yosys writes as `!phase` (a
         # multi-bit logical not that Verilator's lint flags).
@@ -143,35 +148,40 @@ class DenseStage(wiring.Component):
         issue = Signal()
         m.d.comb += [self.i.ready.eq(en & first_phase),
                      issue.eq(Mux(first_phase, self.i.valid, 1))]
-        held = x
-        if R > 1:
-            held = [Signal(v.shape(), name=f"x{i}") if i >= B else v for i, v in enumerate(x)]
-            with m.If(en & issue):
-                m.d.sync += [phase.eq(Mux(last_phase, 0, phase + 1)), first_phase.eq(last_phase)]
-            with m.If(self.i.ready & self.i.valid):
-                m.d.sync += [h.eq(v) for i, (h, v) in enumerate(zip(held, x)) if i >= B]
-
-        # Products of this phase, registered. With R > 1 the operands are selected by phase
-        # and registered first (one input register per lane position, shared by all outputs,
-        # and one weight register per product), so that no cycle holds both a mux tree and
-        # a multiplier: that pair was the critical path of every folded build.
         tags = [issue, first_phase, last_phase]  # (valid, first phase, last phase), carried along
         if R > 1:
-            lanes = register(m, en, [select(held, [p * B + b for p in range(R)], phase, self.in_type)
-                                     for b in range(B)], "xsel")
+            with m.If(en & issue):
+                m.d.sync += [phase.eq(Mux(last_phase, 0, phase + 1)), first_phase.eq(last_phase)]
+            held = register(m, self.i.ready & self.i.valid, x, "held")
+            sel_phase, *tags = register(m, en, [phase, *tags], "tag_hold")
+
+        # Products of this phase, registered. With R > 1 the operands are selected by phase
+        # and registered first, so that no cycle holds both a mux tree and a multiplier
+        # (that pair was the critical path of every folded build). The outputs are split
+        # into groups of at most GROUP; group g takes the input blocks in the order
+        # g, g+1, ..., R-1, 0, ..., g-1 (a sum does not care), so each group has input
+        # registers of its own, each driving at most GROUP multipliers, instead of one
+        # register driving every output's multiplier across the chip.
+        groups = min(R, -(-self.n_out // GROUP)) if R > 1 else 1
+        lanes = {}
+        if R > 1:
+            for g in range(groups):
+                lanes[g] = register(m, en, [select(held, [((p + g) % R) * B + b for p in range(R)], sel_phase,
+                                                   self.in_type) for b in range(B)], f"xsel{g}")
             tags = register(m, en, tags, "tag_sel")
         products = []  # products[j] = list of registered product signals for output j
         for j in range(self.n_out):
+            g = j * groups // self.n_out
             terms = []
             for b in range(B):
-                ws = [self.weights[i][j] if i < self.n_in else 0 for i in (p * B + b for p in range(R))]
+                ws = [self.weights[i][j] if i < self.n_in else 0 for i in (((p + g) % R) * B + b for p in range(R))]
                 if any(ws):
                     terms.append((b, ws))
             if R == 1:
                 row = [x[b] * ws[0] for b, ws in terms]
             else:
-                weights = register(m, en, [select_const(ws, phase) for _, ws in terms], f"w{j}")
-                row = [lanes[b] * w for (b, _), w in zip(terms, weights)]
+                weights = register(m, en, [select_const(ws, sel_phase) for _, ws in terms], f"w{j}")
+                row = [lanes[g][b] * w for (b, _), w in zip(terms, weights)]
             products.append(register(m, en, row, f"p{j}"))
         tags = register(m, en, tags, "tag")
 
