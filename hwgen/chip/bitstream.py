@@ -29,6 +29,8 @@ BRAM_BITS = {"ecp5": 18 * 1024, "ice40": 4 * 1024, "gowin": 18 * 1024, "xilinx":
 
 
 def _prepare(out, board_name: str, n: int | None, corrupt: int | None, check: bool, say):
+    """The board, the manifest and the vectors (all the block RAM budget takes, up to
+    DEFAULT_VECTORS, unless ``n`` is given); with ``check``, refuse what cannot fit."""
     from hwgen.boards import board as find_board
 
     from ..flow import graph_of_build, read_manifest
@@ -37,24 +39,27 @@ def _prepare(out, board_name: str, n: int | None, corrupt: int | None, check: bo
     b = find_board(board_name)
     manifest = read_manifest(out)
     dev = device(b.target, b.device)
+    win, wout = manifest["ports"]["input"]["width"], manifest["ports"]["output"]["width"]
+    budget = int(BRAM_BITS[b.target] * dev.bram * BRAM_SHARE)
     xs, ys = vectors(out, n if n is not None else None, corrupt)
     if n is None:
-        xs, ys = xs[:DEFAULT_VECTORS], ys[:DEFAULT_VECTORS]
+        # as many as the block RAM budget takes, up to DEFAULT_VECTORS
+        keep = max(min(DEFAULT_VECTORS, budget // (win + wout)), 1)
+        xs, ys = xs[:keep], ys[:keep]
         if corrupt is not None and corrupt >= len(ys):
             raise HwgenError(f"--corrupt must be below {len(ys)} (the vectors in the self-test)")
-    win, wout = manifest["ports"]["input"]["width"], manifest["ports"]["output"]["width"]
     if check:
         graph, levels = graph_of_build(out)
         stages = plan_stages(graph, levels)
         est = est_mod.estimate(graph, stages, dev, 16)
         problems = est_mod.fit_problems(est, pins=False)
         mem_bits = len(xs) * (win + wout)
-        budget = int(BRAM_BITS[b.target] * dev.bram * BRAM_SHARE)
         if mem_bits > budget:
             fit_n = max(budget // (win + wout), 0)
-            problems.append(f"{len(xs)} test vectors take {mem_bits:,} bits of block RAM, the self-test may use "
-                            f"{budget:,} on {dev.name} (try --vectors {fit_n})" if fit_n else
-                            f"one test vector takes {win + wout} bits, more than the block RAM allows")
+            raise HwgenError(f"the self-test vectors do not fit the {b.name} ({dev.name}): {len(xs)} vectors take "
+                             f"{mem_bits:,} bits of block RAM, the self-test may use {budget:,}; " +
+                             (f"try --vectors {fit_n}" if fit_n else
+                              f"one vector takes {win + wout} bits, more than that"))
         if problems:
             raise HwgenError(f"the self-test of this design does not fit the {b.name} ({dev.name}): "
                              f"{'; '.join(problems)} (estimate from the graph); "
