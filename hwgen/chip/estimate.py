@@ -113,7 +113,7 @@ def _dense_estimate(st, graph, policy: str) -> StageEstimate:
         from ..hw.stages import GROUP
         groups = min(R, -(-op.n_out // GROUP))
         mux += groups * B * a * (R - 1) / 2
-        ff += op.n_in * a + groups * B * a + op.n_out * acc_bits
+        ff += op.n_in * a + groups * B * a + op.n_out * acc_bits + prod_bits  # + second product register
     out_bits = graph.types[st.output].ftype.width * int(np.prod(graph.types[st.output].shape))
     ff += out_bits + 1
     post = 2 * out_bits * len(st.post)

@@ -10,8 +10,8 @@ elementwise ops (activation, requantization, thresholds) feed the output registe
 
 Latency from the input handshake edge to the output register load is
 ``R - 1 + operand_regs + tree_regs + 2`` cycles (the last two: the accumulator or sum
-register, then the output register), where ``operand_regs`` is 2 when R > 1 (the held
-input lanes, then the registered operand muxes) and ``tree_regs = ceil(levels / adder_levels) - 1``."""
+register, then the output register), where ``operand_regs`` is 3 when R > 1 (the held
+input lanes, the registered operand muxes, a second product register) and ``tree_regs = ceil(levels / adder_levels) - 1``."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -95,9 +95,9 @@ GROUP = 8
 
 
 def operand_regs(reuse: int) -> int:
-    """Registers from the input handshake to the multipliers' operands: with R > 1 the
-    held input lanes, then the phase-selected operands; none at R = 1."""
-    return 2 if reuse > 1 else 0
+    """Registers a folded layer adds to the pipeline: the held input lanes, the
+    phase-selected operands and the second product register; none at R = 1."""
+    return 3 if reuse > 1 else 0
 
 
 def tree_regs(n_leaves: int, adder_levels: int) -> int:
@@ -184,6 +184,13 @@ class DenseStage(wiring.Component):
                 row = [lanes[g][b] * w for (b, _), w in zip(terms, weights)]
             products.append(register(m, en, row, f"p{j}"))
         tags = register(m, en, tags, "tag")
+        if R > 1:
+            # A second product register: a hard multiplier (ECP5 MULT18X18D, as Yosys maps
+            # it) has no register of its own, so its input and output routes and its delay
+            # shared one cycle (84 MHz on the jet MLP at R = 16); now the route from the
+            # multiplier to the adder tree has a cycle of its own.
+            products = [register(m, en, row, f"q{j}") for j, row in enumerate(products)]
+            tags = register(m, en, tags, "tag_q")
 
         # Adder trees, a register after every `adder_levels` levels (except the last group).
         sums = []
