@@ -241,11 +241,11 @@ def suggestion(est: Estimate, graph, stages, policy: str, layer_policy=None) -> 
                              f"{e.dsp} {e.device.dsp_kind or 'DSP'})")
                 break
         r *= 2
-    else:
-        hints.append("no reuse factor up to 1024 fits")
     bigger = [d.name for d in _larger_devices(est)]
     if bigger:
-        hints.append(f"or --device {bigger[0]}")
+        hints.append(f"{'or ' if hints else ''}--device {bigger[0]}")
+    if not hints:
+        return "no reuse factor up to 1024 makes it fit, nor a larger device of this family"
     return "try " + ", ".join(hints)
 
 
