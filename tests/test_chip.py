@@ -88,10 +88,10 @@ def test_estimate_follows_the_reuse_factor():
 
 
 def test_a_layer_config_sends_its_multipliers_to_logic(tmp_path):
-    """`multipliers: lut` in a layer's config: that layer gets no hard multipliers, the
-    other one (auto) gets them while the device has them."""
+    """`multipliers: dsp|lut` in a layer's config decides for that layer; `auto` keeps a
+    design this small in logic."""
     cfg = tmp_path / "cfg.yaml"
-    cfg.write_text("layers:\n  MatMul_13:\n    multipliers: lut\n")
+    cfg.write_text("layers:\n  MatMul_13:\n    multipliers: lut\n  MatMul_36:\n    multipliers: dsp\n")
     model = examples.mlp_qonnx(sizes=(8, 8, 4), weight_bits=4, act_bits=4, in_bits=4)
     out = _build(tmp_path, model, "cfg", "-r", "2", "-c", cfg, "--tb-samples", "10")
     r = cli("synth", out, "--target", "ecp5", "--estimate-only")
