@@ -10,10 +10,9 @@ prints estimate and actual side by side); expect +-30 %. The check refuses only 
 clearly out of reach: hard multipliers, I/O pins, or logic beyond the device even when the
 estimate is lowered by its error margin.
 
-DSP policy: ``auto`` builds multipliers in logic while the design stays within 60 % of the
-device's logic (hard multipliers routed slower, see :func:`_assign_dsps`), and otherwise
-gives hard multipliers to folded layers (general multipliers, the costly ones in logic)
-first, largest first, while the device has them. A layer's config
+DSP policy: ``auto`` keeps small products (an operand under 4 bits) in logic and gives
+hard multipliers to the other layers, folded layers first (general multipliers, the costly
+ones in logic), largest first, while the device has them (see :func:`_assign_dsps`). A layer's config
 ``multipliers: dsp|lut`` or ``hwgen synth --multipliers`` overrides it."""
 from __future__ import annotations
 
@@ -25,8 +24,8 @@ import numpy as np
 from ..errors import HwgenError
 from .devices import Device
 
-#: ``auto`` keeps multipliers in logic while the estimate stays below this share of the device
-LOGIC_COMFORT = 0.6
+#: ``auto`` keeps products with an operand narrower than this in logic
+SMALL_BITS = 4
 #: logic below this fraction of the estimate might still fit: refuse only above capacity / (1 - margin)
 LOGIC_MARGIN = 0.25
 #: LUT4 equivalents per bit of a general a x b multiplier built in logic (Booth-encoded by
@@ -59,6 +58,7 @@ class StageEstimate:
     reuse: int
     multipliers: int = 0
     general: bool = False          # folded: general multipliers (operands muxed by phase)
+    small: bool = False            # every product has an operand under SMALL_BITS bits
     dsp: int = 0                   # hard multipliers given to this stage
     policy: str = "auto"
     lut: float = 0.0               # LUT4 equivalents
@@ -83,6 +83,7 @@ def _dense_estimate(st, graph, policy: str) -> StageEstimate:
     est = StageEstimate(st.name, [n.name for n in st.nodes], R, general=R > 1, policy=policy)
     lut_mul = adders = mux = ff = 0.0
     n_products = 0
+    widest = 0
     prod_bits = 0
     for j in range(op.n_out):
         for b in range(B):
@@ -92,6 +93,7 @@ def _dense_estimate(st, graph, policy: str) -> StageEstimate:
             n_products += 1
             wbits = max(abs(v).bit_length() for v in ws) + 1
             pbits = a + wbits
+            widest = max(widest, min(a, wbits))
             prod_bits += pbits
             if R > 1:
                 # Yosys Booth-encodes products of 4 x 4 bits and more; smaller ones stay arrays
@@ -102,6 +104,7 @@ def _dense_estimate(st, graph, policy: str) -> StageEstimate:
             else:
                 lut_mul += max(_csd_digits(ws[0]) - 1, 0) * pbits * ADDER_LUT_PER_BIT
     est.multipliers = n_products
+    est.small = widest < SMALL_BITS
     per_out = n_products / max(op.n_out, 1)
     acc_bits = (st.dense.op.accum_type.width if getattr(op, "accum_type", None) else
                 graph.types[st.dense.outputs[0]].ftype.width) + 2
@@ -191,25 +194,23 @@ def estimate(graph, stages, device: Device, io_bits: int, policy: str = "auto",
 def _assign_dsps(ests: list[StageEstimate], device: Device) -> None:
     """Decide which layers' multipliers are hard multipliers.
 
-    ``auto`` prefers logic while the whole design stays within LOGIC_COMFORT of the device:
-    nextpnr-ecp5 places the unregistered MULT18X18D that Yosys infers far from their
-    registers (measured: a binarized MLP at R = 8 routed at 61 MHz with 108 of them and at
-    134 MHz with none). Past that, layers move to hard multipliers, folded layers first (a
-    general multiplier in logic costs most), largest first, while the device has them."""
+    ``auto`` keeps small products (an operand under SMALL_BITS bits) in logic: a hard
+    multiplier is wasted on them and nextpnr-ecp5 places the unregistered MULT18X18D that
+    Yosys infers far from their registers (a binarized MLP at R = 8 routed at 61 MHz with
+    108 of them, at 134 MHz with none). Wider products go to hard multipliers, folded
+    layers first (a general multiplier in logic costs most), largest first, while the
+    device has them (the jet MLP at R = 16, 8 x 6-bit products: 84 MHz with 138
+    MULT18X18D, 78 MHz all in logic at 74 % of the device)."""
     left = device.dsp if device.dsp_kind else 0
     for e in ests:
         if e.policy == "dsp":              # asked for: all of them, fit or not (checked later)
             e.dsp = e.multipliers
             left -= e.multipliers
-        elif e.policy == "lut" or not e.multipliers:
-            e.policy = "lut" if e.multipliers else e.policy
     auto = sorted((e for e in ests if e.policy == "auto"), key=lambda e: (not e.general, -e.multipliers))
-    logic = sum(e.lut - (e.detail.get("multiplier_lut", 0.0) if e.dsp else 0.0) for e in ests)
     for e in auto:
-        if logic > LOGIC_COMFORT * device.lut and 0 < e.multipliers <= left:
+        if not e.small and 0 < e.multipliers <= left:
             e.dsp, left = e.multipliers, left - e.multipliers
             e.policy = "dsp"
-            logic -= e.detail.get("multiplier_lut", 0.0)
         else:
             e.policy = "lut"
     for e in ests:
