@@ -253,8 +253,9 @@ TARGET_CHOICE = click.Choice(["ecp5", "ice40", "gowin", "xilinx", "asic"])
 @click.option("--device", help="Part (default: LFE5U-85F, iCE40UP5K, GW2A-LV18PG256C8/I7, xc7a100t).")
 @click.option("--clock-mhz", type=float, help="Clock target (default: the build's, from its config).")
 @click.option("--multipliers", default="auto", show_default=True, type=click.Choice(["auto", "dsp", "lut"]),
-              help="Where multipliers go: hard multipliers while the device has them (auto), all "
-                   "hard (dsp), all logic (lut). A layer's config 'multipliers:' overrides auto.")
+              help="Where multipliers go: auto = products with an operand under 4 bits in logic, "
+                   "wider ones in hard multipliers while the device has them; dsp = all hard; "
+                   "lut = all logic. A layer's config 'multipliers:' overrides this.")
 @click.option("--no-place", is_flag=True, help="Synthesis only, no place and route (no Fmax).")
 @click.option("--no-fit-check", is_flag=True, help="Synthesize even if the estimate says it cannot fit.")
 @click.option("--estimate-only", is_flag=True, help="Print the resource estimate and the fit check, run no tool.")
