@@ -13,12 +13,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from amaranth.hdl import Elaboratable
+
 from .. import tools
 from ..errors import DesignMismatch, HwgenError
 from . import estimate as est_mod
 from .selftest import SelfTest, vectors
-
-from amaranth.hdl import Elaboratable
 
 #: default number of vectors in the self-test memories
 DEFAULT_VECTORS = 1024
@@ -200,9 +200,9 @@ def build_bitstream(out, board_name: str, n: int | None = None, seed: int = 1, p
     final.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{b.name}.tmp-", dir=final.parent))
     started = time.monotonic()
+    # amaranth's build script calls the tools by these variables (its convention)
     env = dict(os.environ)
-    for name in ("yosys",):
-        env.setdefault("YOSYS", tools.find(tools.yosys()))
+    env.setdefault("YOSYS", tools.find(tools.yosys()))
     pnr = {"ecp5": ("nextpnr-ecp5", "ecppack"), "ice40": ("nextpnr-ice40", "icepack")}[b.target]
     for name in pnr:
         tool = tools.yowasp_tool(name)
