@@ -264,16 +264,28 @@ def test_report_is_self_contained_deterministic_and_renders_in_a_browser(tiny, t
     assert not re.search(r'(src|href)="(?!#|data:)', page), "no external files"
     for plot in ("latency", "resources_ecp5", "utilization", "fmax"):
         assert f'id="plot-{plot}"' in page
-    browser = _chromium()
-    shot = tmp_path / "report.png"
-    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
-           f"--screenshot={shot}", "--window-size=1200,3000", (tiny / "report" / "report.html").as_uri()]
+    console, coloured = _browse(tiny / "report" / "report.html", tmp_path / "report.png")
+    assert not console, console
+    assert coloured > 0.01, coloured  # the plots are drawn
+
+
+def test_the_browser_check_can_fail(tmp_path):
+    """A page without plots, and one with a script error, fail the checks above."""
+    page = tmp_path / "plain.html"
+    page.write_text("<!DOCTYPE html><html><body><h1>no plots</h1><p>text</p>"
+                    "<script>undefined_function();</script></body></html>")
+    console, coloured = _browse(page, tmp_path / "plain.png")
+    assert coloured < 0.01 and console
+
+
+def _browse(page: Path, shot: Path):
+    """Open ``page`` in headless chromium: (console error lines, share of coloured pixels
+    in a screenshot: neither white nor the text's greys)."""
+    cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
+           f"--screenshot={shot}", "--window-size=1200,3000", page.as_uri()]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert shot.is_file(), run.stderr[-2000:]
     console = [ln for ln in run.stderr.splitlines() if "CONSOLE" in ln or "Uncaught" in ln]
-    assert not console, console
     import matplotlib.image as mpimg
     img = mpimg.imread(shot)
-    # the plots are drawn: many pixels neither white nor the text's grey/black
-    coloured = ((img[..., :3].max(axis=2) - img[..., :3].min(axis=2)) > 0.2).mean()
-    assert coloured > 0.01, coloured
+    return console, float(((img[..., :3].max(axis=2) - img[..., :3].min(axis=2)) > 0.2).mean())
