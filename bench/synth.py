@@ -60,7 +60,7 @@ def main():
                                        progress=lambda m, t=target, r=r: print(f"[{t} R={r}] {m}", file=sys.stderr,
                                                                                flush=True))
             except HwgenError as e:
-                rows.append((target, r, f"refused in {time.perf_counter() - t0:.1f} s: {e}"))
+                rows.append((target, r, f"refused in {time.perf_counter() - t0:.2f} s: {e}"))
                 print(rows[-1], file=sys.stderr, flush=True)
                 continue
             rows.append((target, r, _summary(rep)))
