@@ -3,6 +3,7 @@ atomic replacement of a build folder. Every problem is a :class:`HwgenError` in 
 (never an errno text or a temporary name)."""
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -113,6 +114,33 @@ def replace_folder(new: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         new.rename(target)
+
+
+def failed_folder(final: Path) -> Path:
+    """Where :func:`staged_folder` keeps the work of a failed step: ``<final>.failed``."""
+    return final.with_name(f"{final.name}.failed")
+
+
+@contextlib.contextmanager
+def staged_folder(final, keep_failed: bool = True):
+    """Yield a fresh temporary folder beside ``final``. When the block completes, the folder
+    replaces ``final`` (:func:`replace_folder`); when it fails, the folder is kept as
+    :func:`failed_folder` (its logs, under a name no later step mistakes for a result) or,
+    without ``keep_failed``, removed, and the error goes on."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    try:
+        yield work
+    except BaseException:
+        failed = failed_folder(final)
+        shutil.rmtree(failed, ignore_errors=True)
+        if keep_failed and work.exists():
+            work.rename(failed)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+        raise
+    replace_folder(work, final)
 
 
 def keep_failure_log(log: Path | None, target: Path) -> Path | None:

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from amaranth.hdl import Elaboratable
 
 from .. import tools
 from ..errors import DesignMismatch, HwgenError
+from ..paths import failed_folder, staged_folder
 from . import estimate as est_mod
 from .selftest import SelfTest, vectors
 
@@ -137,9 +136,7 @@ def simulate_selftest(out, board_name: str, n: int | None = None, corrupt: int |
     st = _selftest(b, manifest, xs, ys)
     started = time.monotonic()
     final = out / "selftest" / b.name
-    final.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{b.name}.tmp-", dir=final.parent))
-    try:
+    with staged_folder(final) as work:
         say(f"elaborating the self-test top ({len(xs)} vectors, UART divisor {st.divisor})")
         (work / "hwgen_selftest.v").write_text(selftest_verilog(st, work / "yosys.log", say))
         (work / "harness.cpp").write_text(HARNESS)
@@ -152,7 +149,7 @@ def simulate_selftest(out, board_name: str, n: int | None = None, corrupt: int |
         r = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True)
         (work / "verilator.log").write_text(r.stdout + r.stderr)
         if r.returncode != 0:
-            raise HwgenError(f"verilator failed to build the self-test top (see {final.parent / (b.name + '.failed')}/verilator.log)")
+            raise HwgenError(f"verilator failed to build the self-test top (see {failed_folder(final) / 'verilator.log'})")
         build_s = time.monotonic() - started
         # generous: every vector at the core's II with gaps and stalls, plus the UART line
         max_cycles = 200_000 + len(xs) * (manifest["initiation_interval"] + 4) * 4 \
@@ -169,15 +166,6 @@ def simulate_selftest(out, board_name: str, n: int | None = None, corrupt: int |
                   "simulator": "verilator", "build_time_s": round(build_s, 1),
                   "wall_time_s": round(time.monotonic() - started, 1)}
         (work / "result.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
-        if final.exists():
-            shutil.rmtree(final)
-        work.rename(final)
-    except BaseException:
-        failed = final.parent / f"{b.name}.failed"
-        shutil.rmtree(failed, ignore_errors=True)
-        if work.exists():
-            work.rename(failed)
-        raise
     if not result["passed"]:
         raise DesignMismatch(f"self-test FAIL on {b.name}: UART says {line!r} "
                              f"(see {final / 'result.json'})" if line else
@@ -197,8 +185,6 @@ def build_bitstream(out, board_name: str, n: int | None = None, seed: int = 1, p
         plat.add_file(f, (out / f).read_text())
     top = _BoardTop(st, b)
     final = out / "bitstream" / b.name
-    final.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{b.name}.tmp-", dir=final.parent))
     started = time.monotonic()
     # amaranth's build script calls the tools by these variables (its convention)
     env = dict(os.environ)
@@ -213,25 +199,19 @@ def build_bitstream(out, board_name: str, n: int | None = None, seed: int = 1, p
     env.setdefault("OPENFPGALOADER", "true")
     env.setdefault("ICEPROG", "true")
     try:
-        say(f"building the self-test bitstream for {b.name} ({len(xs)} vectors): yosys, {pnr[0]}, {pnr[1]}")
-        plan = plat.prepare(top, name="selftest", nextpnr_opts=f"--seed {seed}")
-        products = plan.execute_local(str(work / "build"), env=env)
-        bit = products.get(f"selftest.{b.bitstream}")
-        (work / f"selftest.{b.bitstream}").write_bytes(bit)
-        report = _board_report(work / "build", b, manifest, len(xs), seed)
-        report["wall_time_s"] = round(time.monotonic() - started, 1)
-        (work / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-        if final.exists():
-            shutil.rmtree(final)
-        work.rename(final)
-    except BaseException as e:
-        failed = final.parent / f"{b.name}.failed"
-        shutil.rmtree(failed, ignore_errors=True)
-        if work.exists():
-            work.rename(failed)
+        with staged_folder(final) as work:
+            say(f"building the self-test bitstream for {b.name} ({len(xs)} vectors): yosys, {pnr[0]}, {pnr[1]}")
+            plan = plat.prepare(top, name="selftest", nextpnr_opts=f"--seed {seed}")
+            products = plan.execute_local(str(work / "build"), env=env)
+            bit = products.get(f"selftest.{b.bitstream}")
+            (work / f"selftest.{b.bitstream}").write_bytes(bit)
+            report = _board_report(work / "build", b, manifest, len(xs), seed)
+            report["wall_time_s"] = round(time.monotonic() - started, 1)
+            (work / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    except Exception as e:
         if type(e).__name__ == "BuildError" or isinstance(e, subprocess.CalledProcessError):
             raise HwgenError(f"the board build failed: {str(e).splitlines()[0] if str(e) else type(e).__name__} "
-                             f"(logs in {failed / 'build'})") from None
+                             f"(logs in {failed_folder(final) / 'build'})") from None
         raise
     say(f"wrote {final / ('selftest.' + b.bitstream)}")
     return report

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import json
 import platform
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 from .. import tools
 from ..errors import HwgenError
+from ..paths import failed_folder, staged_folder
 from . import estimate as est_mod
 from .devices import Device, device
 
@@ -180,26 +179,17 @@ def synthesize(out, target: str, device_name: str | None = None, clock_mhz: floa
     estimate_s = time.monotonic() - started
 
     final = out / "synth" / target
-    (out / "synth").mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{target}.tmp-", dir=out / "synth"))
     try:
-        report = _run_flow(out, work, manifest, stages, dev, est, clock, policy, place, seed, say)
-        report["steps"].insert(0, {"step": "estimate", "seconds": round(estimate_s, 2)})
-        report["wall_time_s"] = round(time.monotonic() - started, 1)
-        _write_extras(work, target, dev, manifest, clock)
-        (work / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-        if final.exists():
-            shutil.rmtree(final)
-        work.rename(final)
-    except BaseException as e:
-        # the logs of a failed run are kept, under a name no later step mistakes for a report
-        failed = out / "synth" / f"{target}.failed"
-        shutil.rmtree(failed, ignore_errors=True)
-        if work.exists():
-            work.rename(failed)
-        if isinstance(e, tools.ToolError) and e.log is not None:
-            raise tools.ToolError(e.summary, failed / Path(e.log).name) from None
-        raise
+        with staged_folder(final) as work:
+            report = _run_flow(out, work, manifest, stages, dev, est, clock, policy, place, seed, say)
+            report["steps"].insert(0, {"step": "estimate", "seconds": round(estimate_s, 2)})
+            report["wall_time_s"] = round(time.monotonic() - started, 1)
+            _write_extras(work, target, dev, manifest, clock)
+            (work / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    except tools.ToolError as e:
+        if e.log is None:
+            raise
+        raise tools.ToolError(e.summary, failed_folder(final) / Path(e.log).name) from None
     say(f"wrote {final / 'report.json'}")
     return report
 

@@ -10,11 +10,9 @@ from __future__ import annotations
 import html
 import io
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
-from ..errors import HwgenError
+from ..paths import staged_folder
 
 
 def _read_json(path: Path):
@@ -226,18 +224,9 @@ def write_report(out, progress=None) -> Path:
     figures = plots(data)
     md, page = render(data, figures)
     final = out / "report"
-    work = Path(tempfile.mkdtemp(prefix=".report.tmp-", dir=out))
-    try:
+    with staged_folder(final, keep_failed=False) as work:
         (work / "report.md").write_text(md)
         (work / "report.html").write_text(page)
         for name, svg in figures.items():
             (work / f"{name}.svg").write_text(svg)
-        if final.exists():
-            shutil.rmtree(final)
-        work.rename(final)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    if not final.is_dir():
-        raise HwgenError(f"could not write {final}")
     return final
