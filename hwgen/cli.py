@@ -275,8 +275,7 @@ def synth(out, target, device, clock_mhz, multipliers, no_place, no_fit_check, e
         _, graph, stages, dev, est = flow.plan(out, target, device, multipliers)
         click.echo(_estimate_text(est))
         if target != "asic":
-            flow.check_fit(est, stages, graph, pins=False, policy=multipliers,
-                           layer_policy=flow._layer_policies(Path(out)))
+            flow.check_fit(est, stages, graph, pins=False)
         click.echo(f"fits {dev.name} by the estimate")
         return
     r = flow.synthesize(out, target, device, clock_mhz, multipliers, fit_check=not no_fit_check,

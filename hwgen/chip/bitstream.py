@@ -32,9 +32,9 @@ def _prepare(out, board_name: str, n: int | None, corrupt: int | None, check: bo
     DEFAULT_VECTORS, unless ``n`` is given); with ``check``, refuse what cannot fit."""
     from hwgen.boards import board as find_board
 
-    from ..flow import graph_of_build, read_manifest
-    from ..hw.top import plan_stages
+    from ..flow import read_manifest
     from .devices import device
+    from .synth import plan
     b = find_board(board_name)
     manifest = read_manifest(out)
     dev = device(b.target, b.device)
@@ -48,9 +48,7 @@ def _prepare(out, board_name: str, n: int | None, corrupt: int | None, check: bo
         if corrupt is not None and corrupt >= len(ys):
             raise HwgenError(f"--corrupt must be below {len(ys)} (the vectors in the self-test)")
     if check:
-        graph, levels = graph_of_build(out)
-        stages = plan_stages(graph, levels)
-        est = est_mod.estimate(graph, stages, dev, 16)
+        _, graph, stages, _, est = plan(out, b.target, b.device)
         problems = est_mod.fit_problems(est, pins=False)
         mem_bits = len(xs) * (win + wout)
         if mem_bits > budget:
@@ -62,7 +60,7 @@ def _prepare(out, board_name: str, n: int | None, corrupt: int | None, check: bo
         if problems:
             raise HwgenError(f"the self-test of this design does not fit the {b.name} ({dev.name}): "
                              f"{'; '.join(problems)} (estimate from the graph); "
-                             f"{est_mod.suggestion(est, graph, stages, 'auto')}")
+                             f"{est_mod.suggestion(est, graph, stages)}")
     return b, manifest, xs, ys
 
 

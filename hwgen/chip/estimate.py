@@ -143,6 +143,9 @@ class Estimate:
     device: Device
     stages: list[StageEstimate]
     io: int
+    #: the policy and per-layer overrides it was made with (a suggestion re-estimates with them)
+    policy: str = "auto"
+    layer_policy: dict[str, str] = field(default_factory=dict)
 
     @property
     def lut4(self) -> float:
@@ -188,7 +191,7 @@ def estimate(graph, stages, device: Device, io_bits: int, policy: str = "auto",
         else:
             ests.append(_other_estimate(st, graph))
     _assign_dsps(ests, device)
-    return Estimate(device, ests, io_bits)
+    return Estimate(device, ests, io_bits, policy, layer_policy)
 
 
 def _assign_dsps(ests: list[StageEstimate], device: Device) -> None:
@@ -235,12 +238,12 @@ def fit_problems(est: Estimate, pins: bool) -> list[str]:
     return problems
 
 
-def suggestion(est: Estimate, graph, stages, policy: str, layer_policy=None) -> str:
+def suggestion(est: Estimate, graph, stages) -> str:
     """The nearest fix to offer with a refusal: the smallest model-wide reuse factor at
     which the estimate fits (trying powers of two up to 1024), else a larger device."""
     import dataclasses
     hints = []
-    if est.dsp > est.device.dsp and policy == "dsp":
+    if est.dsp > est.device.dsp and est.policy == "dsp":
         hints.append("--multipliers auto (hard multipliers up to the device's count, the rest in logic)")
     current = max((s.reuse for s in stages), default=1)
     r = 2
@@ -248,7 +251,8 @@ def suggestion(est: Estimate, graph, stages, policy: str, layer_policy=None) -> 
         if r > current:
             trial = [dataclasses.replace(st, reuse=max(st.reuse, r)) if st.dense is not None else st
                      for st in stages]
-            e = estimate(graph, trial, est.device, est.io, policy if policy != "dsp" else "auto", layer_policy)
+            e = estimate(graph, trial, est.device, est.io, est.policy if est.policy != "dsp" else "auto",
+                         est.layer_policy)
             if not fit_problems(e, pins=False):
                 hints.append(f"rebuild with hwgen build -r {r} (estimate: {e.lut:,} {e.device.lut_kind}, "
                              f"{e.dsp} {e.device.dsp_kind or 'DSP'})")

@@ -138,7 +138,7 @@ def _layer_policies(out: Path) -> dict[str, str]:
     return {name: lc.multipliers for name, lc in cfg.layers.items() if lc.multipliers} if cfg else {}
 
 
-def plan(out, target: str, device_name: str | None, policy: str = "auto", progress=None):
+def plan(out, target: str, device_name: str | None, policy: str = "auto"):
     """The graph, stages, device and estimate of build folder ``out`` on a target."""
     from ..flow import graph_of_build, read_manifest
     from ..hw.top import plan_stages
@@ -150,14 +150,14 @@ def plan(out, target: str, device_name: str | None, policy: str = "auto", progre
     return manifest, graph, stages, dev, est
 
 
-def check_fit(est, stages, graph, pins: bool, policy: str, layer_policy: dict | None = None) -> None:
+def check_fit(est, stages, graph, pins: bool) -> None:
     """Exit 2 (:class:`HwgenError`) with the figures and the nearest fix when the design
     cannot fit."""
     problems = est_mod.fit_problems(est, pins)
     if problems:
         raise HwgenError(f"the design does not fit {est.device.name}: {'; '.join(problems)} "
                          f"(estimate from the graph, before synthesis); "
-                         f"{est_mod.suggestion(est, graph, stages, policy, layer_policy)}")
+                         f"{est_mod.suggestion(est, graph, stages)}")
 
 
 def synthesize(out, target: str, device_name: str | None = None, clock_mhz: float | None = None,
@@ -168,14 +168,14 @@ def synthesize(out, target: str, device_name: str | None = None, clock_mhz: floa
     say = progress or (lambda msg: None)
     out = Path(out)
     started = time.monotonic()
-    manifest, graph, stages, dev, est = plan(out, target, device_name, policy, progress)
+    manifest, graph, stages, dev, est = plan(out, target, device_name, policy)
     clock = float(clock_mhz or manifest.get("clock", {}).get("target_mhz") or 100.0)
     if clock <= 0:
         raise HwgenError(f"--clock-mhz must be positive, got {clock}")
     say(f"estimate for {dev.name}: about {est.lut:,} {dev.lut_kind}, {est.ff:,} FF, "
         f"{est.dsp} {dev.dsp_kind or 'DSP'} ({est.multipliers} multipliers)")
     if fit_check and target != "asic":
-        check_fit(est, stages, graph, pins=False, policy=policy, layer_policy=_layer_policies(out))
+        check_fit(est, stages, graph, pins=False)
     estimate_s = time.monotonic() - started
 
     final = out / "synth" / target
