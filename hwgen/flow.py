@@ -48,17 +48,9 @@ def build_model(model, out, config_path=None, input_precision=None, reuse_factor
                  source_files=sources, progress=progress, use_cache=use_cache)
 
 
-def build_config(out) -> Config | None:
-    """The config a build folder was made with (from ``source/``), or None."""
-    src = Path(out) / "source"
-    if not (src / "options.json").exists():
-        return None
-    opts = json.loads((src / "options.json").read_text())
-    return load_config(src / opts["config"]) if opts.get("config") else None
-
-
-def graph_of_build(out) -> tuple[Graph, int]:
-    """Re-import the model a build folder was made from, with the same options."""
+def build_setup(out) -> tuple[Graph, Config]:
+    """Re-import the model a build folder was made from, with the same options; return the
+    graph and the options (config file and command-line values merged)."""
     src = Path(out) / "source"
     if not (src / "model.onnx").exists():
         raise HwgenError(f"{out} has no source model (built from the Python API?); "
@@ -66,8 +58,13 @@ def graph_of_build(out) -> tuple[Graph, int]:
     opts = json.loads((src / "options.json").read_text())
     cfg = _options(src / opts["config"] if opts.get("config") else None, opts.get("reuse_factor"),
                    opts.get("adder_levels"))
-    return load(src / "model.onnx", config=cfg, input_precision=opts.get("input_precision")), \
-        cfg.adder_levels_per_stage
+    return load(src / "model.onnx", config=cfg, input_precision=opts.get("input_precision")), cfg
+
+
+def graph_of_build(out) -> tuple[Graph, int]:
+    """The graph of a build folder (:func:`build_setup`) and its adder levels per stage."""
+    graph, cfg = build_setup(out)
+    return graph, cfg.adder_levels_per_stage
 
 
 def read_manifest(out) -> dict:

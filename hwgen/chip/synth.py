@@ -131,22 +131,17 @@ def _render(name: str, **values) -> str:
                            undefined=jinja2.StrictUndefined).render(**values)
 
 
-def _layer_policies(out: Path) -> dict[str, str]:
-    """Per-layer ``multipliers: dsp|lut`` from the build's config (in ``source/``)."""
-    from ..flow import build_config
-    cfg = build_config(out)
-    return {name: lc.multipliers for name, lc in cfg.layers.items() if lc.multipliers} if cfg else {}
-
-
 def plan(out, target: str, device_name: str | None, policy: str = "auto"):
-    """The graph, stages, device and estimate of build folder ``out`` on a target."""
-    from ..flow import graph_of_build, read_manifest
+    """The manifest, graph, stages, device and estimate of build folder ``out`` on a
+    target; a layer's ``multipliers:`` in the build's config overrides ``policy``."""
+    from ..flow import build_setup, read_manifest
     from ..hw.top import plan_stages
     manifest = read_manifest(out)
     dev = device(target, device_name)
-    graph, levels = graph_of_build(out)
-    stages = plan_stages(graph, levels)
-    est = est_mod.estimate(graph, stages, dev, _pins_bits(manifest), policy, _layer_policies(Path(out)))
+    graph, cfg = build_setup(out)
+    stages = plan_stages(graph, cfg.adder_levels_per_stage)
+    layer_policy = {name: lc.multipliers for name, lc in cfg.layers.items() if lc.multipliers}
+    est = est_mod.estimate(graph, stages, dev, _pins_bits(manifest), policy, layer_policy)
     return manifest, graph, stages, dev, est
 
 
