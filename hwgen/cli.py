@@ -190,6 +190,10 @@ def predict(model, input_path, output_path, raw, config, input_precision):
 @click.option("-r", "--reuse-factor", type=int, help="Model-wide reuse factor R (II = R); config layers override it.")
 @click.option("--adder-levels", type=int,
               help="Adder-tree levels between pipeline registers (default 2): fewer = more latency, higher Fmax.")
+@click.option("--strategy", type=click.Choice(["auto", "multipliers", "cmvm"]),
+              help="How dense layers multiply (default auto; config layers override it): cmvm = "
+                   "multiplier-free shared adder graph (reuse factor 1 only), multipliers = a product per "
+                   "weight and phase, auto = cmvm at reuse factor 1, multipliers when folded.")
 @click.option("--top", default="hwgen_top", show_default=True, help="Top-level Verilog module name.")
 @click.option("--tb-samples", default=10000, show_default=True, type=int, help="Test vectors to write.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the test vectors.")
@@ -197,7 +201,8 @@ def predict(model, input_path, output_path, raw, config, input_precision):
               help="Elaborate the Verilog even if an identical build is in the cache (see README).")
 @_config_opt
 @_inprec_opt
-def build(model, out, reuse_factor, adder_levels, top, tb_samples, seed, no_cache, config, input_precision):
+def build(model, out, reuse_factor, adder_levels, strategy, top, tb_samples, seed, no_cache, config,
+          input_precision):
     """Compile MODEL to Verilog, manifest, README and testbench in folder OUT."""
     from .hw.emit import check_top_name
     from .paths import build_folder, existing_file
@@ -208,7 +213,7 @@ def build(model, out, reuse_factor, adder_levels, top, tb_samples, seed, no_cach
     build_folder(out)
     from .flow import build_model
     m = build_model(model, out, config, input_precision, reuse_factor, adder_levels, top, tb_samples,
-                    seed, progress=_progress, use_cache=not no_cache)
+                    seed, progress=_progress, use_cache=not no_cache, strategy=strategy)
     before, after = m["outside_hardware"]["before"], m["outside_hardware"]["after"]
     # The input quantizer alone is no float step worth a line; float ops around it are.
     outside = [f"{k}: {v}" for k, v in (("before", before if before and " -> " in before else None),
@@ -216,7 +221,9 @@ def build(model, out, reuse_factor, adder_levels, top, tb_samples, seed, no_cach
     if outside:
         _progress("kept outside the hardware (float steps hwgen predict applies): " + "; ".join(outside))
     click.echo(f"{out}: top {m['top']}, latency {m['latency_cycles']} cycles, II {m['initiation_interval']}, "
-               f"{sum(r['multipliers'] for r in m['layers'])} multipliers; see {Path(out) / 'README.md'}")
+               f"{sum(r['multipliers'] for r in m['layers'])} multipliers"
+               + (f", {adders} constant adders" if (adders := sum(r.get('adders', 0) for r in m['layers'])) else "")
+               + f"; see {Path(out) / 'README.md'}")
 
 
 @main.command()

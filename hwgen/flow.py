@@ -8,13 +8,13 @@ from pathlib import Path
 
 from . import load
 from .errors import DesignMismatch, HwgenError
-from .frontend.config import Config, load_config
+from .frontend.config import STRATEGIES, Config, load_config
 from .graph import Graph
 
 SIMULATORS = ("verilator", "icarus", "amaranth")
 
 
-def _options(config_path, reuse_factor, adder_levels) -> Config:
+def _options(config_path, reuse_factor, adder_levels, strategy=None) -> Config:
     cfg = load_config(config_path) if config_path else Config()
     if reuse_factor is not None:
         if reuse_factor < 1:
@@ -24,21 +24,25 @@ def _options(config_path, reuse_factor, adder_levels) -> Config:
         if adder_levels < 1:
             raise HwgenError(f"--adder-levels must be >= 1, got {adder_levels}")
         cfg = dataclasses.replace(cfg, adder_levels_per_stage=adder_levels)
+    if strategy is not None:
+        if strategy not in STRATEGIES:
+            raise HwgenError(f"--strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+        cfg = dataclasses.replace(cfg, strategy=strategy)
     return cfg
 
 
 def build_model(model, out, config_path=None, input_precision=None, reuse_factor=None,
                 adder_levels=None, top="hwgen_top", tb_samples=10000, seed=0, progress=None,
-                use_cache=True) -> dict:
+                use_cache=True, strategy=None) -> dict:
     """Import ``model`` (an .onnx path) and write the build folder ``out``; ``use_cache=False``
     elaborates the Verilog even if :mod:`hwgen.cache` holds it."""
     from .hw.emit import build
 
-    cfg = _options(config_path, reuse_factor, adder_levels)
+    cfg = _options(config_path, reuse_factor, adder_levels, strategy)
     graph = load(model, config=cfg, input_precision=input_precision)
     sources = {"model.onnx": Path(model).read_bytes(),
                "options.json": json.dumps({"input_precision": input_precision, "reuse_factor": reuse_factor,
-                                           "adder_levels": adder_levels,
+                                           "adder_levels": adder_levels, "strategy": strategy,
                                            "config": Path(config_path).name if config_path else None},
                                           sort_keys=True).encode()}
     if config_path:
@@ -57,7 +61,7 @@ def build_setup(out) -> tuple[Graph, Config]:
                          "use --simulator verilator or icarus")
     opts = json.loads((src / "options.json").read_text())
     cfg = _options(src / opts["config"] if opts.get("config") else None, opts.get("reuse_factor"),
-                   opts.get("adder_levels"))
+                   opts.get("adder_levels"), opts.get("strategy"))
     return load(src / "model.onnx", config=cfg, input_precision=opts.get("input_precision")), cfg
 
 

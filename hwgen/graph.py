@@ -36,6 +36,8 @@ class Node:
     inputs: list[str]
     outputs: list[str]
     reuse_factor: int = 1
+    #: dense layers: "auto", "multipliers" or "cmvm" (see hwgen.frontend.config)
+    strategy: str = "auto"
 
 
 @dataclass

@@ -72,8 +72,25 @@ class StageEstimate:
                 "lut": int(round(self.lut * scale)), "ff": self.ff}
 
 
+def _cmvm_estimate(st, graph) -> StageEstimate:
+    """A multiplier-free layer: its adder graph's bits and registers are known exactly."""
+    op, tin = st.dense.op, st.in_type.ftype
+    sol = st.solution
+    est = StageEstimate(st.name, [n.name for n in st.nodes], 1, policy="cmvm")
+    acc_bits = graph.types[st.dense.outputs[0]].ftype.width + 1
+    adders = sol.adder_bits(tin.min_raw, tin.max_raw) + op.n_out * acc_bits
+    out_bits = graph.types[st.output].ftype.width * int(np.prod(graph.types[st.output].shape))
+    post = 2 * out_bits * len(st.post)
+    est.lut = adders * ADDER_LUT_PER_BIT + post
+    est.ff = sol.register_bits(tin.min_raw, tin.max_raw, st.adder_levels) + op.n_out * acc_bits + out_bits + 1
+    est.detail = {"adders": len(sol.adders), "adder_bits": adders, "post_lut": post}
+    return est
+
+
 def _dense_estimate(st, graph, policy: str) -> StageEstimate:
     from ..hw.stages import tree_regs
+    if st.strategy == "cmvm":
+        return _cmvm_estimate(st, graph)
     op = st.dense.op
     tin = st.in_type.ftype
     a = tin.width

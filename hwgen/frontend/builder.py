@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import HwgenError
+from .config import STRATEGIES
 from ..fixed import parse_type, quantize_float, to_float
 from ..graph import Graph, Node, TensorType
 from ..ops import (Add, Concat, Conv, Dense, Pad, Pool, Relu, Requant, Reshape, ScaleShift, TableActivation,
@@ -36,14 +37,16 @@ class GraphBuilder:
         self._count[kind] = i + 1
         return f"{kind}_{i}"
 
-    def _add(self, kind, op, inputs, name, reuse_factor=1) -> str:
+    def _add(self, kind, op, inputs, name, reuse_factor=1, strategy="auto") -> str:
         name = self._name(kind, name)
         if name in self.graph.types or any(n.name == name for n in self.graph.nodes):
             raise HwgenError(f"name {name!r} is already used")
         for i in inputs:
             if i not in self.graph.types:
                 raise HwgenError(f"unknown tensor {i!r}")
-        self.graph.add(Node(name, op, list(inputs), [name], reuse_factor=reuse_factor))
+        if strategy not in STRATEGIES:
+            raise HwgenError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+        self.graph.add(Node(name, op, list(inputs), [name], reuse_factor=reuse_factor, strategy=strategy))
         return name
 
     @staticmethod
@@ -69,9 +72,11 @@ class GraphBuilder:
         return kw
 
     def dense(self, x, weights, weight_type, bias=None, bias_type=None, accum_type=None,
-              name=None, reuse_factor=1, raw=False) -> str:
+              name=None, reuse_factor=1, raw=False, strategy="auto") -> str:
+        """``strategy``: how the hardware multiplies, "auto", "multipliers" or "cmvm" (see
+        :mod:`hwgen.frontend.config`)."""
         op = Dense(**self._linear("dense", weights, weight_type, bias, bias_type, accum_type, raw))
-        return self._add("dense", op, [x], name, reuse_factor)
+        return self._add("dense", op, [x], name, reuse_factor, strategy)
 
     def conv(self, x, weights, weight_type, bias=None, bias_type=None, accum_type=None, strides=None,
              dilations=None, pads=None, groups=1, name=None, reuse_factor=1, raw=False) -> str:

@@ -7,13 +7,20 @@ model:
   reuse_factor: 1
   clock_mhz: 200                    # target clock, recorded in the manifest for synthesis
   adder_levels_per_stage: 2         # pipelining: adder-tree levels between registers
+  strategy: auto                    # dense layers: auto | multipliers | cmvm (see below)
 layers:
   dense_1:
     # quote types inside {...}: YAML splits a flow mapping at every comma
     precision: {weight: "fixed<8,1>", bias: "fixed<12,4>", result: "fixed<10,4,RND,SAT>", accum: "fixed<24,10>"}
     reuse_factor: 4
     multipliers: lut                # hwgen synth: dsp | lut | auto (hard multipliers while they last)
+    strategy: multipliers           # this layer only
 ```
+
+``strategy`` is how a dense layer multiplies: ``multipliers`` (a product per weight and
+phase, in DSPs or logic), ``cmvm`` (multiplier-free: the constant matrix as a shared adder
+graph, see :mod:`hwgen.cmvm`; reuse factor 1 only) or ``auto`` (``cmvm`` at reuse factor 1,
+``multipliers`` when folded).
 Unknown keys, bad values and (after import) unknown layer names are errors."""
 from __future__ import annotations
 
@@ -24,11 +31,14 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..fixed import FixedType, FixedTypeError, parse_type
 
-_MODEL_KEYS = {"precision", "input_precision", "reuse_factor", "clock_mhz", "adder_levels_per_stage"}
-_LAYER_KEYS = {"precision", "reuse_factor", "table_size", "multipliers"}
+_MODEL_KEYS = {"precision", "input_precision", "reuse_factor", "clock_mhz", "adder_levels_per_stage",
+               "strategy"}
+_LAYER_KEYS = {"precision", "reuse_factor", "table_size", "multipliers", "strategy"}
 #: where a layer's multipliers go when synthesized (hwgen synth): hard multipliers, logic, or
 #: hard multipliers while the device has them
 MULTIPLIER_KINDS = ("auto", "dsp", "lut")
+#: how a dense layer multiplies (see the module docstring)
+STRATEGIES = ("auto", "multipliers", "cmvm")
 _PRECISION_KEYS = {"weight", "bias", "result", "accum", "exp_table", "inv_table"}
 
 
@@ -46,6 +56,8 @@ class LayerConfig:
     inv_table: FixedType | None = None
     #: ``dsp``, ``lut`` or ``auto`` (see MULTIPLIER_KINDS); None: the synthesis option decides
     multipliers: str | None = None
+    #: one of STRATEGIES; None: the model's strategy
+    strategy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,7 @@ class Config:
     reuse_factor: int = 1
     clock_mhz: float = 200.0
     adder_levels_per_stage: int = 2
+    strategy: str = "auto"
     layers: dict[str, LayerConfig] = field(default_factory=dict)
     #: whether a config file or option was given at all (plain ONNX needs one)
     given: bool = False
@@ -73,6 +86,9 @@ class Config:
 
     def reuse(self, name: str) -> int:
         return self.layer(name).reuse_factor or self.reuse_factor
+
+    def strategy_of(self, name: str) -> str:
+        return self.layer(name).strategy or self.strategy
 
     def check_layer_names(self, known: set[str]) -> None:
         unknown = sorted(set(self.layers) - known)
@@ -134,7 +150,15 @@ def _layer(name: str, d) -> LayerConfig:
             raise ConfigError(f"layers.{name}.multipliers must be one of {', '.join(MULTIPLIER_KINDS)}, "
                               f"got {d['multipliers']!r}")
         kw["multipliers"] = d["multipliers"]
+    if "strategy" in d:
+        kw["strategy"] = _strategy(d["strategy"], f"layers.{name}.strategy")
     return LayerConfig(**kw)
+
+
+def _strategy(v, where: str) -> str:
+    if v not in STRATEGIES:
+        raise ConfigError(f"{where} must be one of {', '.join(STRATEGIES)}, got {v!r}")
+    return v
 
 
 def parse_config(data) -> Config:
@@ -152,6 +176,8 @@ def parse_config(data) -> Config:
     if "adder_levels_per_stage" in m:
         kw["adder_levels_per_stage"] = _positive_int(m["adder_levels_per_stage"],
                                                      "model.adder_levels_per_stage")
+    if "strategy" in m:
+        kw["strategy"] = _strategy(m["strategy"], "model.strategy")
     if "clock_mhz" in m:
         c = m["clock_mhz"]
         if isinstance(c, bool) or not isinstance(c, (int, float)) or c <= 0:

@@ -226,7 +226,8 @@ class _Importer(SpatialOps):
     def emit(self, name: str, op, inputs: list[str], out: str, scale=None, layout="inherit") -> str:
         """Add a graph node; its output keeps the layout of its first input unless given."""
         reuse = self.config.reuse(name)
-        self.graph.add(Node(name, op, inputs, [out], reuse_factor=reuse))
+        self.graph.add(Node(name, op, inputs, [out], reuse_factor=reuse,
+                            strategy=self.config.strategy_of(name)))
         if layout == "inherit":
             layout = self.hw_layout.get(inputs[0]) if inputs else None
             if inputs and inputs[0] in self.pixel_major:

@@ -73,7 +73,9 @@ def layer_table(graph: Graph, stages: list[StagePlan]) -> list[dict]:
                 "input_types": [str(t.ftype) for t in in_types],
                 "output_shape": list(out_t.shape), "output_type": str(out_t.ftype),
                 "reuse_factor": st.reuse if node is st.dense else 1,
-                "multipliers": node.op.multipliers(in_types, st.reuse) if node is st.dense else 0,
+                "strategy": st.strategy if node is st.dense else None,
+                "multipliers": _layer_multipliers(graph, st) if node is st.dense else 0,
+                "adders": len(st.solution.adders) if node is st.dense and st.solution else 0,
                 "latency_cycles": st.load_delay if node is st.dense else 0,
                 "initiation_interval": st.reuse if node is st.dense else 1,
                 "details": node.op.describe()})
@@ -148,7 +150,9 @@ def rtl_files(graph: Graph, stages: list[StagePlan], top_name: str, adder_levels
     if cached is not None:
         say(f"Verilog unchanged since an earlier build: reused from {cache.cache_dir()}")
         return json.loads(cached)
-    say(f"emitting Verilog ({len(stages)} stages, {_multipliers(graph, stages)} multipliers)")
+    adders = sum(len(st.solution.adders) for st in stages if st.dense and st.solution)
+    say(f"emitting Verilog ({len(stages)} stages, {_multipliers(graph, stages)} multipliers"
+        + (f", {adders} constant adders)" if adders else ")"))
     modules = elaborate(Top(graph, adder_levels), top_name, log, say)
     notes = module_notes(graph, stages, top_name)
     files = {f"{m.name}.v": _with_header(m, notes.get(m.name, "a part of another module")) for m in modules}
@@ -211,6 +215,12 @@ def _manifest(graph, stages, sched, top_name, clock_mhz, adder_levels, tb_sample
     }
 
 
+def _layer_multipliers(graph: Graph, st: StagePlan) -> int:
+    """Products a dense stage computes per cycle (none for a multiplier-free layer)."""
+    if st.strategy == "cmvm":
+        return 0
+    return st.dense.op.multipliers([graph.types[st.dense.inputs[0]]], st.reuse)
+
+
 def _multipliers(graph: Graph, stages: list[StagePlan]) -> int:
-    return sum(st.dense.op.multipliers([graph.types[st.dense.inputs[0]]], st.reuse)
-               for st in stages if st.dense)
+    return sum(_layer_multipliers(graph, st) for st in stages if st.dense)

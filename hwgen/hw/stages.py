@@ -20,6 +20,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..cmvm import Solution, range_width
 from ..fixed import FixedType
 from .arith import adder_tree_levels, align, as_type, pair_level, shape_of
 
@@ -112,7 +113,7 @@ class DenseStage(wiring.Component):
 
     def __init__(self, weights, bias, bias_shift: int, in_type: FixedType, sum_frac_shift: int,
                  acc_type: FixedType, post: LaneFn, out_type: FixedType, reuse: int,
-                 adder_levels: int):
+                 adder_levels: int, cmvm: Solution | None = None):
         n_in, n_out = weights.shape
         if reuse < 1 or adder_levels < 1:
             raise ValueError("reuse factor and adder levels per stage must be >= 1")
@@ -123,6 +124,9 @@ class DenseStage(wiring.Component):
         self.post, self.reuse, self.adder_levels = post, reuse, adder_levels
         self.n_in, self.n_out = n_in, n_out
         self.block = -(-n_in // reuse)
+        if cmvm is not None and reuse != 1:
+            raise ValueError("the cmvm strategy needs reuse factor 1")
+        self.cmvm = cmvm
         super().__init__({"i": In(stream.Signature(unsigned(n_in * in_type.width))),
                           "o": Out(stream.Signature(unsigned(n_out * out_type.width)))})
 
@@ -136,6 +140,22 @@ class DenseStage(wiring.Component):
         en = Signal()
         m.d.comb += en.eq(~self.o.valid | self.o.ready)
         x = unpack(self.i.payload, self.n_in, self.in_type)
+        if self.cmvm is not None:
+            m.d.comb += self.i.ready.eq(en)
+            sums, (valid,) = adder_graph(m, en, self.cmvm, x, self.in_type, self.adder_levels, [self.i.valid])
+            results = []
+            for j, term in enumerate(sums):
+                start = self._start(j)
+                if term is None:
+                    results.append(start)
+                    continue
+                v, shift, sign = term
+                v = align(v, shift + self.sum_frac_shift)
+                results.append(start + v if sign > 0 else start - v)
+            results = register(m, en, results, "sum")
+            done = register(m, en, [valid], "done")[0]
+            load_output(m, en, self.o, done, self.post(results), self.out_type)
+            return m
 
         # The input beat is taken in phase 0 (so the upstream register is free again at
         # once). With R > 1 every lane is held from then on, and the phases read the held
@@ -221,8 +241,7 @@ class DenseStage(wiring.Component):
         results = []
         for j, s in enumerate(sums):
             partial = align(s, self.sum_frac_shift)
-            start = Const(self.bias[j], signed(max(abs(self.bias[j]).bit_length() + 1, 2))) \
-                if self.bias is not None else Const(0, 1)
+            start = self._start(j)
             if R == 1:
                 results.append(partial + start)
             else:
@@ -235,6 +254,85 @@ class DenseStage(wiring.Component):
         done = register(m, en, [valid & last], "done")[0]
         load_output(m, en, self.o, done, self.post(results), self.out_type)
         return m
+
+    def _start(self, j: int):
+        """What output ``j``'s sum starts from: its aligned bias, or 0."""
+        if self.bias is None:
+            return Const(0, 1)
+        return Const(self.bias[j], signed(max(abs(self.bias[j]).bit_length() + 1, 2)))
+
+
+def cmvm_regs(sol: Solution, adder_levels: int) -> int:
+    """Registers :func:`adder_graph` puts between the inputs and the column sums."""
+    return sol.pipeline(adder_levels)[2]
+
+
+def adder_graph(m: Module, en, sol: Solution, x: list, in_type: FixedType, adder_levels: int,
+                tags: list):
+    """The multiplier-free ``x @ W`` of a :class:`~hwgen.cmvm.Solution`, pipelined: adders
+    of levels ``1 .. adder_levels`` in the first cycle, then a register (loaded while ``en``)
+    holding every value a later cycle reads, and so on; :func:`cmvm_regs` registers in all.
+
+    Every adder is exactly as wide as its range (:meth:`Solution.ranges`), and adds only the
+    bits that need it: for ``a + (b << d)`` the low ``d`` bits of ``a`` pass through. The
+    adders of one level share one named wire (readable Verilog, and one netlist node each).
+    Returns (per output: ``(value, shift, sign)`` or None for an all-zero column, ``tags``
+    delayed alike)."""
+    L = adder_levels
+    stage_of, last_use, n_regs = sol.pipeline(L)
+    ranges = sol.ranges(in_type.min_raw, in_type.max_raw)
+    value = {i: x[i] for i in range(sol.n_in)}        # signal -> its value in the current cycle
+    by_level: dict[int, list[int]] = {}
+    for k in range(len(sol.adders)):
+        by_level.setdefault(sol.levels[sol.n_in + k], []).append(k)
+    for stage in range(n_regs + 1):
+        for level in range(stage * L + 1, (stage + 1) * L + 1):
+            ks = by_level.get(level, [])
+            exprs = []
+            for k in ks:
+                ad = sol.adders[k]
+                exprs.append(_shift_add(value[ad.a], value[ad.b], ad.shift, ad.sign,
+                                        ranges[sol.n_in + k]))
+            for k, v in zip(ks, wire(m, exprs, f"a{level}")):
+                value[sol.n_in + k] = v
+        if stage < n_regs:
+            live = sorted(s for s in value if stage_of[s] <= stage < last_use[s])
+            for s, v in zip(live, register(m, en, [value[s] for s in live], f"c{stage}")):
+                value[s] = v
+            tags = register(m, en, tags, f"tag_c{stage}")
+    outs = [None if t is None else (value[t[0]], t[1], t[2]) for t in sol.outputs]
+    return outs, tags
+
+
+def _shift_add(a, b, shift: int, sign: int, rng: tuple[int, int]):
+    """``a + sign * (b << shift)`` cut to the exact width of ``rng`` (its min and max)."""
+    if shift:
+        if len(a) < shift:
+            # `a[:shift]` of a narrower `a` would be short: extend it first
+            fill = a[-1].replicate(shift - len(a)) if a.shape().signed else Const(0, shift - len(a))
+            a = Cat(a, fill).as_signed() if a.shape().signed else Cat(a, fill)
+        high = (a >> shift) + b if sign > 0 else (a >> shift) - b
+        v = Cat(a[:shift], high)
+    else:
+        v = a + b if sign > 0 else a - b
+    lo, hi = rng
+    v = v[:range_width(lo, hi)]
+    return v.as_signed() if lo < 0 else v.as_unsigned()
+
+
+def wire(m: Module, values: list, name: str) -> list:
+    """Like :func:`register`, combinational: ``values`` through one named wide wire."""
+    if not values:
+        return []
+    shapes = [v.shape() for v in values]
+    w = Signal(sum(s.width for s in shapes), name=name)
+    m.d.comb += w.eq(Cat(*values))
+    out, offset = [], 0
+    for shape in shapes:
+        part = w[offset:offset + shape.width]
+        out.append(part.as_signed() if shape.signed else part)
+        offset += shape.width
+    return out
 
 
 class ElementwiseStage(wiring.Component):

@@ -14,11 +14,12 @@ from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
+from .. import cmvm
 from ..errors import HwgenError
 from ..frontend.config import Config
 from ..graph import Graph, Node, TensorType
 from .arith import align, as_type, balanced_sum, requantize
-from .stages import AddStage, DenseStage, ElementwiseStage, operand_regs, tree_regs
+from .stages import AddStage, DenseStage, ElementwiseStage, cmvm_regs, operand_regs, tree_regs
 
 #: one default for the CLI, the config file and the Python API
 DEFAULT_ADDER_LEVELS = Config.adder_levels_per_stage
@@ -40,6 +41,19 @@ class StagePlan:
     out_type: TensorType | None = None
     reuse: int = 1
     adder_levels: int = DEFAULT_ADDER_LEVELS
+
+    @property
+    def strategy(self) -> str | None:
+        """How the dense layer multiplies: "multipliers" or "cmvm" (None: no dense layer;
+        see :func:`hwgen.cmvm.resolve_strategy`)."""
+        if self.dense is None:
+            return None
+        return cmvm.resolve_strategy(self.dense.strategy, self.reuse, self.name)
+
+    @property
+    def solution(self):
+        """The adder graph of a cmvm layer (solved once per weight matrix, then cached)."""
+        return cmvm.solve(self.dense.op.weights) if self.strategy == "cmvm" else None
 
     @property
     def kind(self) -> str:
@@ -72,6 +86,8 @@ class StagePlan:
         """Edges from the input handshake to the output register load."""
         if self.dense is None:
             return 0
+        if self.strategy == "cmvm":
+            return cmvm_regs(self.solution, self.adder_levels) + 1
         return self.reuse - 1 + operand_regs(self.reuse) + tree_regs(-(-self.dense.op.n_in // self.reuse), self.adder_levels) + 2
 
     @property
@@ -264,7 +280,7 @@ def build_stage(graph: Graph, st: StagePlan):
 
     return DenseStage(op.weights, op.bias, bias_shift, xt, frac - prod_frac, exact,
                       _post_fn(graph, st.post, pre=accum), st.out_type.ftype,
-                      st.reuse, st.adder_levels)
+                      st.reuse, st.adder_levels, cmvm=st.solution)
 
 
 class Top(wiring.Component):

@@ -1,16 +1,24 @@
 """Plain-text views of a graph (``hwgen inspect``)."""
 from __future__ import annotations
 
+from .. import cmvm
 from ..graph import Graph
 
 
 def graph_table(graph: Graph) -> str:
-    rows = [("layer", "op", "inputs", "output", "reuse", "mults", "details")]
+    rows = [("layer", "op", "inputs", "output", "reuse", "arithmetic", "details")]
     for n in graph.nodes:
         in_types = [graph.types[t] for t in n.inputs]
+        mults = n.op.multipliers(in_types, n.reuse_factor)
+        arith = f"{mults} mults" if mults else ""
+        if n.op.kind == "dense":
+            strategy = cmvm.resolve_strategy(n.strategy, n.reuse_factor, n.name)
+            arith = (f"cmvm ({len(cmvm.solve(n.op.weights).adders)} adders)" if strategy == "cmvm"
+                     else f"{mults} mults")
+            if n.strategy == "auto":
+                arith += " [auto]"
         rows.append((n.name, n.op.kind, ", ".join(n.inputs), str(graph.types[n.outputs[0]]),
-                     str(n.reuse_factor), str(n.op.multipliers(in_types, n.reuse_factor) or ""),
-                     n.op.describe()))
+                     str(n.reuse_factor), arith, n.op.describe()))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [f"model: {graph.source.get('name', '?')}"]
     for name in graph.inputs:

@@ -1,0 +1,204 @@
+"""The multiplier-free strategy: the CMVM solver (CSD digits, shared terms, exact ranges) on
+random matrices, and its hardware against the golden model."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+import hwgen
+from hwgen import GraphBuilder, cmvm
+from hwgen.errors import HwgenError
+from hwgen.hw.top import Top, plan_stages
+
+from test_hw import amaranth_check, small_mlp
+
+
+@pytest.mark.parametrize("v", list(range(-70, 71)) + [2**40 + 3, -(2**33) - 1])
+def test_csd_digits_sum_to_the_value_and_are_never_adjacent(v):
+    digits = cmvm.csd(v)
+    assert sum(sign * (1 << shift) for shift, sign in digits) == v
+    shifts = [s for s, _ in digits]
+    assert all(b - a >= 2 for a, b in zip(shifts, shifts[1:]))
+    assert len(digits) <= bin(abs(v)).count("1")
+
+
+def random_matrix(rng, bits, signed, density, shape):
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    w = rng.integers(lo, hi + 1, size=shape)
+    return np.where(rng.random(shape) < density, w, 0)
+
+
+CASES = [(bits, signed, density) for bits in (1, 2, 3, 5, 8) for signed in (True, False)
+         for density in (0.2, 1.0)]
+
+
+@pytest.mark.parametrize("bits,signed,density", CASES)
+def test_adder_graph_equals_the_matrix_product(bits, signed, density):
+    rng = np.random.default_rng(bits * 10 + signed * 3 + int(density * 7))
+    shape = (int(rng.integers(1, 24)), int(rng.integers(1, 20)))
+    w = random_matrix(rng, bits, signed, density, shape)
+    sol = cmvm.solve(w)
+    cmvm.check(sol, w)
+    for in_lo, in_hi in ((-128, 127), (0, 255), (-1, 0), (0, 1)):
+        x = rng.integers(in_lo, in_hi + 1, size=(64, shape[0]))
+        x[0], x[1] = in_lo, in_hi
+        y = cmvm.evaluate(sol, x)
+        assert np.array_equal(y, x.astype(object) @ w.astype(object))
+        # every signal's range holds every value it takes, and the bounds are reached
+        ranges = sol.ranges(in_lo, in_hi)
+        forms = [np.eye(shape[0], dtype=np.int64)[i] for i in range(shape[0])]
+        for ad in sol.adders:
+            forms.append(forms[ad.a] + ad.sign * forms[ad.b] * (1 << ad.shift))
+        for (lo, hi), f in zip(ranges, forms):
+            best_hi = int(np.where(f > 0, f * in_hi, f * in_lo).sum())
+            best_lo = int(np.where(f > 0, f * in_lo, f * in_hi).sum())
+            assert (lo, hi) == (best_lo, best_hi)
+
+
+def test_shared_terms_use_fewer_adders_than_digits():
+    rng = np.random.default_rng(5)
+    w = random_matrix(rng, 6, True, 1.0, (16, 32))
+    sol = cmvm.solve(w)
+    digits = sum(len(cmvm.csd(int(v))) for v in w.reshape(-1))
+    # without sharing, each column of k digits needs k - 1 adders
+    assert len(sol.adders) < 0.75 * (digits - w.shape[1])
+
+
+def test_equal_columns_are_computed_once_and_zero_columns_cost_nothing():
+    rng = np.random.default_rng(2)
+    col = random_matrix(rng, 6, True, 1.0, (12, 1))
+    w = np.hstack([col, np.zeros_like(col), col, -2 * col])
+    sol = cmvm.solve(w)
+    cmvm.check(sol, w)
+    a, zero, b, c = sol.outputs
+    assert zero is None
+    assert a == b
+    assert c[0] == a[0] and c[2] == -a[2]        # the same signal, negated and shifted
+    alone = cmvm.solve(col)
+    assert len(sol.adders) == len(alone.adders)
+    assert cmvm.solve(np.zeros((5, 3), dtype=int)).adders == []
+
+
+def test_a_planted_off_by_one_shift_is_caught():
+    rng = np.random.default_rng(9)
+    w = random_matrix(rng, 5, True, 1.0, (10, 8))
+    sol = cmvm.solve(w)
+    k = next(k for k, ad in enumerate(sol.adders) if ad.shift > 0)
+    bad = dataclasses.replace(sol, adders=list(sol.adders))
+    bad.adders[k] = dataclasses.replace(sol.adders[k], shift=sol.adders[k].shift + 1)
+    with pytest.raises(HwgenError, match="cmvm graph is wrong"):
+        cmvm.check(bad, w)
+    x = rng.integers(-128, 128, size=(50, 10))
+    assert not np.array_equal(cmvm.evaluate(bad, x), x.astype(object) @ w.astype(object))
+
+
+def test_the_jet_mlp_solves_in_seconds():
+    import time
+    from pathlib import Path
+    g = hwgen.load(str(Path(__file__).parent.parent / "examples" / "jet_mlp.onnx"))
+    t = time.perf_counter()
+    for n in g.nodes:
+        if n.op.kind == "dense":
+            cmvm.check(cmvm._solve(n.op.weights), n.op.weights)
+    assert time.perf_counter() - t < 30      # the bench reports the figure; this is a sanity bound
+
+
+# --- hardware ------------------------------------------------------------------------------
+
+def with_strategy(g, strategy):
+    for n in g.nodes:
+        n.strategy = strategy
+    return g
+
+
+def test_auto_is_cmvm_at_reuse_1_and_multipliers_when_folded():
+    assert [st.strategy for st in plan_stages(small_mlp(1)) if st.dense] == ["cmvm", "cmvm"]
+    assert [st.strategy for st in plan_stages(small_mlp(2)) if st.dense] == ["multipliers"] * 2
+    with pytest.raises(HwgenError, match="strategy cmvm needs reuse factor 1"):
+        [st.load_delay for st in plan_stages(with_strategy(small_mlp(3), "cmvm"))]
+
+
+def built_mlp(in_type, w_bits, seed, reuse=1, strategy="cmvm"):
+    """14-9-6 with raw weights of ``w_bits`` bits (zeros included), a ReLU between."""
+    rng = np.random.default_rng(seed)
+    b = GraphBuilder(input_shape=(14,), input_type=in_type)
+    h = b.input
+    for k, (n_in, n_out) in enumerate([(14, 9), (9, 6)]):
+        w = random_matrix(rng, w_bits, True, 0.7, (n_in, n_out))
+        h = b.dense(h, w, weight_type=f"fixed<{w_bits},1>", bias=rng.integers(-9, 9, n_out),
+                    bias_type="fixed<6,2>", raw=True, reuse_factor=reuse, strategy=strategy)
+        if k == 0:
+            h = b.requant(b.relu(h), "ufixed<7,3,RND,SAT>")
+    return b.build(h)
+
+
+@pytest.mark.parametrize("levels", [1, 2, 5])
+@pytest.mark.parametrize("in_type,w_bits", [("fixed<8,3>", 6), ("ufixed<5,2>", 3), ("fixed<12,4>", 8),
+                                            ("ufixed<1,1>", 2)])
+def test_cmvm_hardware_matches_golden_with_backpressure(levels, in_type, w_bits):
+    g = built_mlp(in_type, w_bits, seed=levels + w_bits)
+    top, r = amaranth_check(g, adder_levels=levels)
+    assert r["passed"], r["failures"]
+    assert r["latency_min"] == r["latency_max"] == top.latency
+
+
+def test_both_strategies_match_golden_on_the_same_network():
+    for strategy in ("cmvm", "multipliers"):
+        top, r = amaranth_check(with_strategy(small_mlp(1), strategy), adder_levels=2)
+        assert r["passed"], (strategy, r["failures"])
+        assert r["latency_min"] == r["latency_max"] == top.latency
+
+
+def test_a_wrong_adder_in_hardware_is_caught(monkeypatch):
+    g = with_strategy(small_mlp(1), "cmvm")
+    real = cmvm.solve
+
+    def planted(w):
+        sol = real(w)
+        k = next(k for k, ad in enumerate(sol.adders) if ad.shift > 0)
+        bad = dataclasses.replace(sol, adders=list(sol.adders))
+        bad.adders[k] = dataclasses.replace(sol.adders[k], sign=-sol.adders[k].sign)
+        return bad
+    monkeypatch.setattr(cmvm, "solve", planted)
+    top, r = amaranth_check(g, n=40)
+    assert not r["passed"] and r["mismatches"] > 0
+
+
+@pytest.mark.parametrize("block_pairs,max_pairs", [(50, 10**9), (10**9, 10)])
+def test_row_blocks_and_the_no_sharing_fallback_stay_exact(monkeypatch, block_pairs, max_pairs):
+    monkeypatch.setattr(cmvm, "BLOCK_PAIRS", block_pairs)
+    monkeypatch.setattr(cmvm, "MAX_PAIRS", max_pairs)
+    rng = np.random.default_rng(11)
+    w = random_matrix(rng, 4, True, 0.8, (30, 7))
+    sol = cmvm._solve(w)
+    cmvm.check(sol, w)
+    digits = sum(len(cmvm.csd(int(v))) for v in w.reshape(-1))
+    unshared = digits - sum(1 for j in range(7) if w[:, j].any())
+    if max_pairs == 10:
+        assert len(sol.adders) == unshared        # plain CSD trees
+    else:
+        assert len(sol.adders) < unshared         # still shares within blocks
+
+
+def test_strategy_is_configurable_and_shown_by_inspect(tmp_path):
+    from hwgen.frontend.config import parse_config
+    from hwgen.errors import ConfigError
+    cfg = parse_config({"model": {"strategy": "multipliers"}, "layers": {"d1": {"strategy": "cmvm"}}})
+    assert cfg.strategy_of("d1") == "cmvm" and cfg.strategy_of("d2") == "multipliers"
+    with pytest.raises(ConfigError, match="model.strategy must be one of"):
+        parse_config({"model": {"strategy": "magic"}})
+    from helpers import cli
+    onnx_path = tmp_path / "m.onnx"
+    import onnx
+    from hwgen import examples
+    onnx.save(examples.mlp_qonnx(sizes=(6, 4, 3), seed=1), onnx_path)
+    r = cli("inspect", str(onnx_path))
+    assert r.returncode == 0 and "cmvm (" in r.stdout and "[auto]" in r.stdout
+    (tmp_path / "c.yml").write_text("model:\n  strategy: multipliers\n")
+    r = cli("inspect", str(onnx_path), "--config", str(tmp_path / "c.yml"))
+    assert "cmvm" not in r.stdout and "mults" in r.stdout
+    r = cli("build", str(onnx_path), "-o", str(tmp_path / "b"), "-r", "2", "--strategy", "cmvm")
+    assert r.returncode == 2 and "strategy cmvm needs reuse factor 1" in r.stderr
+    assert [line for line in r.stderr.splitlines() if not line.startswith("[hwgen]")] == \
+        [line for line in r.stderr.splitlines() if line.startswith("hwgen: error:")]
+    assert "Traceback" not in r.stderr and not (tmp_path / "b" / "manifest.json").exists()
