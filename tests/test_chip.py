@@ -71,20 +71,27 @@ def test_fit_check_counts_hard_multipliers_asked_for(jet_r4):
     assert "needs 1,064 MULT18X18D, LFE5U-85F has 156" in r.stderr
 
 
-def test_estimate_follows_the_reuse_factor():
-    """Folding by 4 cuts the multipliers by 4; the suggestion names a reuse factor that fits."""
+def test_estimate_follows_the_reuse_factor_and_the_strategy():
+    """Folding by 4 cuts the multipliers by 4. At R = 1 the multiplier-free default fits
+    where a multiplier per weight does not, and a refusal names it as the nearest fix."""
     from hwgen import load
     from hwgen.frontend.config import Config
     from hwgen.hw.top import plan_stages
     dev = device("ecp5")
     ests = {}
-    for r in (1, 4, 16):
-        graph = load(str(REPO / "examples" / "jet_mlp.onnx"), config=Config(reuse_factor=r))
-        ests[r] = estimate.estimate(graph, plan_stages(graph), dev, 230)
-    assert ests[4].multipliers == 4 * ests[16].multipliers
-    assert estimate.fit_problems(ests[1], pins=False) and estimate.fit_problems(ests[4], pins=False)
-    assert not estimate.fit_problems(ests[16], pins=False)
-    assert ests[16].dsp <= dev.dsp
+    for r, strategy in ((1, "auto"), (1, "multipliers"), (4, "auto"), (16, "auto")):
+        graph = load(str(REPO / "examples" / "jet_mlp.onnx"), config=Config(reuse_factor=r, strategy=strategy))
+        ests[r, strategy] = estimate.estimate(graph, plan_stages(graph), dev, 230)
+        if (r, strategy) == (4, "auto"):
+            hint = estimate.suggestion(ests[r, strategy], graph, plan_stages(graph))
+    assert ests[4, "auto"].multipliers == 4 * ests[16, "auto"].multipliers
+    assert ests[1, "auto"].multipliers == 0 and ests[1, "auto"].dsp == 0
+    assert not estimate.fit_problems(ests[1, "auto"], pins=False)
+    assert estimate.fit_problems(ests[1, "multipliers"], pins=False)
+    assert estimate.fit_problems(ests[4, "auto"], pins=False)
+    assert not estimate.fit_problems(ests[16, "auto"], pins=False)
+    assert ests[16, "auto"].dsp <= dev.dsp
+    assert "-r 1 --strategy cmvm" in hint
 
 
 def test_a_layer_config_sends_its_multipliers_to_logic(tmp_path):

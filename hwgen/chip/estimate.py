@@ -263,15 +263,24 @@ def suggestion(est: Estimate, graph, stages) -> str:
     if est.dsp > est.device.dsp and est.policy == "dsp":
         hints.append("--multipliers auto (hard multipliers up to the device's count, the rest in logic)")
     current = max((s.reuse for s in stages), default=1)
+    if any(st.dense is not None and st.strategy != "cmvm" for st in stages):
+        # the multiplier-free strategy at R = 1: often smaller than any folding
+        trial = [dataclasses.replace(st, reuse=1, strategy_override="cmvm") if st.dense is not None else st
+                 for st in stages]
+        e = estimate(graph, trial, est.device, est.io, est.policy if est.policy != "dsp" else "auto",
+                     est.layer_policy)
+        if not fit_problems(e, pins=False):
+            hints.append(f"rebuild with hwgen build -r 1 --strategy cmvm (multiplier-free; estimate: "
+                         f"{e.lut:,} {e.device.lut_kind}, no {e.device.dsp_kind or 'DSP'})")
     r = 2
     while r <= 1024:
         if r > current:
-            trial = [dataclasses.replace(st, reuse=max(st.reuse, r)) if st.dense is not None else st
-                     for st in stages]
+            trial = [dataclasses.replace(st, reuse=max(st.reuse, r), strategy_override="auto")
+                     if st.dense is not None else st for st in stages]
             e = estimate(graph, trial, est.device, est.io, est.policy if est.policy != "dsp" else "auto",
                          est.layer_policy)
             if not fit_problems(e, pins=False):
-                hints.append(f"rebuild with hwgen build -r {r} (estimate: {e.lut:,} {e.device.lut_kind}, "
+                hints.append(f"{'or ' if hints else ''}rebuild with hwgen build -r {r} (estimate: {e.lut:,} {e.device.lut_kind}, "
                              f"{e.dsp} {e.device.dsp_kind or 'DSP'})")
                 break
         r *= 2

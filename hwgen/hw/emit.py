@@ -76,6 +76,7 @@ def layer_table(graph: Graph, stages: list[StagePlan]) -> list[dict]:
                 "strategy": st.strategy if node is st.dense else None,
                 "multipliers": _layer_multipliers(graph, st) if node is st.dense else 0,
                 "adders": len(st.solution.adders) if node is st.dense and st.solution else 0,
+                "adder_depth": st.solution.depth if node is st.dense and st.solution else None,
                 "latency_cycles": st.load_delay if node is st.dense else 0,
                 "initiation_interval": st.reuse if node is st.dense else 1,
                 "details": node.op.describe()})

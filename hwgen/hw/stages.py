@@ -11,7 +11,12 @@ elementwise ops (activation, requantization, thresholds) feed the output registe
 Latency from the input handshake edge to the output register load is
 ``R - 1 + operand_regs + tree_regs + 2`` cycles (the last two: the accumulator or sum
 register, then the output register), where ``operand_regs`` is 3 when R > 1 (the held
-input lanes, the registered operand muxes, a second product register) and ``tree_regs = ceil(levels / adder_levels) - 1``."""
+input lanes, the registered operand muxes, a second product register) and ``tree_regs = ceil(levels / adder_levels) - 1``.
+
+A multiplier-free layer (``cmvm``: a :class:`~hwgen.cmvm.Solution`, reuse factor 1 only) has
+no products: its adder graph (:func:`adder_graph`) takes the input lanes directly, with a
+register every ``adder_levels`` adder levels, then the biased sum register and the output
+register: latency ``cmvm_regs + 1``."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -79,13 +84,18 @@ def register(m: Module, en, values: list, name: str) -> list:
     netlist cost grows with the number of assigned signals, and a Dense layer has thousands."""
     if not values:
         return []
-    shapes = [v.shape() for v in values]
-    reg = Signal(sum(s.width for s in shapes), name=name)
+    reg = Signal(sum(len(v) for v in values), name=name)
     with m.If(en):
         m.d.sync += reg.eq(Cat(*values))
+    return _slices(reg, values)
+
+
+def _slices(word, values: list) -> list:
+    """``word`` (``values`` concatenated) cut back into slices of their shapes."""
     out, offset = [], 0
-    for shape in shapes:
-        part = reg[offset:offset + shape.width]
+    for v in values:
+        shape = v.shape()
+        part = word[offset:offset + shape.width]
         out.append(part.as_signed() if shape.signed else part)
         offset += shape.width
     return out
@@ -324,15 +334,9 @@ def wire(m: Module, values: list, name: str) -> list:
     """Like :func:`register`, combinational: ``values`` through one named wide wire."""
     if not values:
         return []
-    shapes = [v.shape() for v in values]
-    w = Signal(sum(s.width for s in shapes), name=name)
+    w = Signal(sum(len(v) for v in values), name=name)
     m.d.comb += w.eq(Cat(*values))
-    out, offset = [], 0
-    for shape in shapes:
-        part = w[offset:offset + shape.width]
-        out.append(part.as_signed() if shape.signed else part)
-        offset += shape.width
-    return out
+    return _slices(w, values)
 
 
 class ElementwiseStage(wiring.Component):

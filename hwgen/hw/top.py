@@ -41,6 +41,8 @@ class StagePlan:
     out_type: TensorType | None = None
     reuse: int = 1
     adder_levels: int = DEFAULT_ADDER_LEVELS
+    #: a strategy that replaces the layer's own (a what-if plan, e.g. the fit check's hint)
+    strategy_override: str | None = None
 
     @property
     def strategy(self) -> str | None:
@@ -48,7 +50,7 @@ class StagePlan:
         see :func:`hwgen.cmvm.resolve_strategy`)."""
         if self.dense is None:
             return None
-        return cmvm.resolve_strategy(self.dense.strategy, self.reuse, self.name)
+        return cmvm.resolve_strategy(self.strategy_override or self.dense.strategy, self.reuse, self.name)
 
     @property
     def solution(self):
