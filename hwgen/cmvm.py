@@ -204,8 +204,34 @@ def solve(weights) -> Solution:
         raise HwgenError(f"cmvm needs a 2-D weight matrix, got shape {w.shape}")
     key = hashlib.sha256(repr((w.shape, [int(v) for v in w.reshape(-1)])).encode()).hexdigest()
     if key not in _SOLVED:
-        _SOLVED[key] = _solve(w)
+        _SOLVED[key] = _cached_solve(w, key)
     return _SOLVED[key]
+
+
+def _cached_solve(w: np.ndarray, digest: str) -> Solution:
+    """:func:`_solve`, kept in :mod:`hwgen.cache` like the Verilog (a solve of a large layer
+    takes seconds; ``hwgen synth`` and ``sim`` plan the build again). A cached graph is
+    checked against the matrix before use."""
+    import json
+
+    from . import cache
+    if not cache.enabled():
+        return _solve(w)
+    key = cache.key("cmvm", digest)
+    text = cache.get(key, ".json")
+    if text is not None:
+        try:
+            d = json.loads(text)
+            sol = Solution(d["n_in"], [Adder(*a) for a in d["adders"]],
+                           [tuple(t) if t is not None else None for t in d["outputs"]], d["levels"])
+            check(sol, w)
+            return sol
+        except (ValueError, KeyError, TypeError, HwgenError):
+            pass                              # a damaged entry: solve again and overwrite it
+    sol = _solve(w)
+    cache.put(key, ".json", json.dumps({"n_in": sol.n_in, "levels": sol.levels, "outputs": sol.outputs,
+                                        "adders": [[a.a, a.b, a.shift, a.sign] for a in sol.adders]}))
+    return sol
 
 
 _SOLVED: dict[str, Solution] = {}
