@@ -3,7 +3,7 @@ on the same integer weights, in one run.
 
     pip install da4ml                      # the bench environment only; not a dependency of hwgen
     python bench/cmvm.py [--models jet,jettag] [--adder-levels 2] [--skip-multipliers]
-                         [--place] [--out DIR]
+                         [--place] [--out DIR [--reuse]]
 
 Models: ``jet`` is the bundled 16-64-32-32-5 MLP (examples/jet_mlp.onnx: 6-bit weights,
 8-bit activations); ``jettag`` the real QKeras export from the qonnx model zoo in
@@ -84,14 +84,25 @@ def da4ml_layer(w: np.ndarray, lo: int, hi: int, levels: int, work: Path) -> dic
             **ecp5_cells(work / "stat.json")}
 
 
-def build_and_synth(model, inprec, strategy, levels, place, out: Path) -> dict:
+def build_and_synth(model, inprec, strategy, levels, place, out: Path, reuse: bool) -> dict:
+    """Build at R = 1 with ``strategy`` and synthesize for ECP5 (``reuse``: take an earlier
+    run's report from ``out`` when it has one of the same kind)."""
     folder = out / strategy
-    t = time.perf_counter()
-    m = flow.build_model(model, folder, input_precision=inprec, adder_levels=levels, tb_samples=64,
-                         strategy=strategy, use_cache=False)
-    build_s = time.perf_counter() - t
-    rep = synth.synthesize(folder, "ecp5", fit_check=False, place=place,
-                           progress=lambda msg: print(f"    {msg}", flush=True))
+    report = folder / "synth" / "ecp5" / "report.json"
+    build_s = None
+    if reuse and report.is_file() and (json.loads(report.read_text())["placed"] or not place) \
+            and json.loads(report.read_text())["core"]["dsp"] == 0:
+        rep = json.loads(report.read_text())
+        m = json.loads((folder / "manifest.json").read_text())
+        print(f"    reusing {report}")
+    else:
+        t = time.perf_counter()
+        m = flow.build_model(model, folder, input_precision=inprec, adder_levels=levels, tb_samples=64,
+                             strategy=strategy, use_cache=False)
+        build_s = time.perf_counter() - t
+        # the multipliers in logic too (no MULT18X18D), so that LUT4 equivalents compare
+        rep = synth.synthesize(folder, "ecp5", fit_check=False, place=place, policy="lut",
+                               progress=lambda msg: print(f"    {msg}", flush=True))
     core = rep["core"]
     return {"build_s": build_s, "latency": m["latency_cycles"], "lut4": core["cells_by_type"].get("LUT4", 0),
             "ccu2c": core["cells_by_type"].get("CCU2C", 0), "ff": core["cells_by_type"].get("TRELLIS_FF", 0),
@@ -106,6 +117,8 @@ def main():
     ap.add_argument("--skip-multipliers", action="store_true", help="no Yosys run of the multipliers strategy")
     ap.add_argument("--place", action="store_true", help="also place and route the cmvm build (LFE5U-85F)")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--reuse", action="store_true",
+                    help="take the synthesis reports of an earlier run in --out instead of running Yosys again")
     args = ap.parse_args()
     try:
         import da4ml
@@ -151,12 +164,12 @@ def main():
         for strategy in ["cmvm"] + ([] if args.skip_multipliers else ["multipliers"]):
             print(f"  hwgen synth --target ecp5, whole network, R=1, strategy {strategy} ...", flush=True)
             results[strategy] = build_and_synth(str(path), inprec, strategy, L, args.place and strategy == "cmvm",
-                                                out / name)
+                                                out / name, args.reuse)
         print(f"\n  {name}, ECP5 (Yosys synth_ecp5), R=1:")
         print(f"  {'design':44} {'LUT4':>7} {'CCU2C':>7} {'LUT4 eq':>8} {'FF':>7} {'latency':>7} "
               f"{'Fmax':>7} {'Yosys s':>8} {'MB':>6}")
         for strategy, r in results.items():
-            y = r["steps"][0]
+            y = next(s for s in r["steps"] if s["step"].startswith("yosys"))
             fmax = f"{r['fmax']:.1f}" if r["fmax"] else "-"
             print(f"  {'hwgen ' + strategy + ' (whole network)':44} {r['lut4']:>7,} {r['ccu2c']:>7,} "
                   f"{r['lut4_eq']:>8,} {r['ff']:>7,} {r['latency']:>7} {fmax:>7} {y['seconds']:>8.0f} "
