@@ -46,6 +46,9 @@ TEST_MODULE = f"{__package__}.golden_compare"
 # command-line overrides).
 BUILD_ARGS = {"verilator": ["-Wno-fatal"], "icarus": []}
 TIMESCALE = ("1ns", "1ps")
+#: Verilator options that split its output into files of about 5,000 statements and functions of
+#: about 500: optimized C++ compiles much faster in small pieces (and in parallel)
+OUTPUT_SPLIT = ["--output-split", "5000", "--output-split-cfuncs", "500"]
 RESULT_NAME = "golden_compare.json"
 
 
@@ -236,7 +239,7 @@ def _build_args(simulator: str) -> list[str]:
     functions (``--output-split*``), without which -O1 takes many minutes to compile."""
     args = list(BUILD_ARGS[simulator])
     if simulator == "verilator" and _verilator_opt() != "-O0":
-        args += ["--output-split", "5000", "--output-split-cfuncs", "500"]
+        args += OUTPUT_SPLIT
     return args
 
 
@@ -300,11 +303,17 @@ def _build(runner, simulator: str, sources: list[Path], top: str, sim_dir: Path,
 
 def _build_fingerprint(simulator: str, sources: list[Path], top: str) -> str:
     """Hash of everything a simulator build depends on: tool versions, options, RTL contents."""
-    digest = hashlib.sha256()
     tools = [importlib.metadata.version("cocotb")]
     if simulator == "verilator":
         tools += [importlib.metadata.version("verilator"), _verilator_opt()]
-    digest.update(repr((simulator, top, _build_args(simulator), TIMESCALE, tools)).encode())
+    return build_fingerprint((simulator, top, _build_args(simulator), TIMESCALE, tools), sources)
+
+
+def build_fingerprint(settings, sources: list[Path]) -> str:
+    """Hash of a simulator build: ``repr(settings)`` (tool versions, options, generated
+    harness text) and the names and contents of the ``sources``."""
+    digest = hashlib.sha256()
+    digest.update(repr(settings).encode())
     for source in sources:
         digest.update(source.name.encode() + b"\0" + source.read_bytes())
     return digest.hexdigest()

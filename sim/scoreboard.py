@@ -74,46 +74,66 @@ class Scoreboard:
 
     def latencies(self) -> list[int]:
         """Latency of every clean-phase sample that came out."""
-        count = min(self.clean_samples, self.sent, self.received)
-        return [self.output_cycles[k] - self.input_cycles[k] for k in range(count)]
+        return probe_latencies(self.input_cycles, self.output_cycles, self.clean_samples)
 
     def intervals(self) -> list[int]:
-        """Cycles between consecutive clean-phase input handshakes on a full pipeline.
-
-        The pipeline counts as full from the first output handshake on; an
-        interval is kept when its later handshake happens at or after it.
-        """
-        if not self.output_cycles:
-            return []
-        full_from = self.output_cycles[0]
-        cycles = self.input_cycles[: self.clean_samples]
-        return [later - earlier for earlier, later in zip(cycles, cycles[1:]) if later >= full_from]
+        """Cycles between consecutive clean-phase input handshakes on a full pipeline."""
+        return probe_intervals(self.input_cycles, self.output_cycles, self.clean_samples)
 
     def result(self, timed_out: bool) -> dict:
-        """Summarise the run as a JSON-serialisable dict (see :func:`failures`)."""
-        latencies, intervals = self.latencies(), self.intervals()
-        samples = len(self.expected)
-        summary = {
-            "samples": samples,
-            "inputs_sent": self.sent,
-            "outputs": self.received,
-            "missing_outputs": max(samples - self.received, 0),
-            "extra_outputs": max(self.received - samples, 0),
-            "mismatches": self.mismatch_count,
-            "first_mismatches": self.mismatches,
-            "clean_samples": self.clean_samples,
-            "probe_samples": min(self.clean_samples, samples),
-            "stressed_samples": max(samples - self.clean_samples, 0),
-            "stalled_cycles": self.stalled_cycles,
-            "idle_input_cycles": self.idle_input_cycles,
-            "latency_min": min(latencies, default=None),
-            "latency_max": max(latencies, default=None),
-            "ii_min": min(intervals, default=None),
-            "ii_max": max(intervals, default=None),
-            "timed_out": timed_out,
-        }
-        summary["failures"] = failures(summary)
-        return summary
+        """Summarise the run as a JSON-serialisable dict (see :func:`summary`)."""
+        return summary(samples=len(self.expected), inputs_sent=self.sent, outputs=self.received,
+                       mismatches=self.mismatch_count, first_mismatches=self.mismatches,
+                       clean_samples=self.clean_samples, stalled_cycles=self.stalled_cycles,
+                       idle_input_cycles=self.idle_input_cycles, latencies=self.latencies(),
+                       intervals=self.intervals(), timed_out=timed_out)
+
+
+def probe_latencies(input_cycles: list[int], output_cycles: list[int], clean_samples: int) -> list[int]:
+    """Latency of every clean-phase sample that came out, from the handshake cycles of the
+    inputs and outputs in order (only the first ``clean_samples`` of each are looked at)."""
+    count = min(clean_samples, len(input_cycles), len(output_cycles))
+    return [output_cycles[k] - input_cycles[k] for k in range(count)]
+
+
+def probe_intervals(input_cycles: list[int], output_cycles: list[int], clean_samples: int) -> list[int]:
+    """Cycles between consecutive clean-phase input handshakes on a full pipeline.
+
+    The pipeline counts as full from the first output handshake on; an interval is kept
+    when its later handshake happens at or after it.
+    """
+    if not output_cycles:
+        return []
+    full_from = output_cycles[0]
+    cycles = input_cycles[:clean_samples]
+    return [later - earlier for earlier, later in zip(cycles, cycles[1:]) if later >= full_from]
+
+
+def summary(*, samples: int, inputs_sent: int, outputs: int, mismatches: int, first_mismatches: list[dict],
+            clean_samples: int, stalled_cycles: int, idle_input_cycles: int, latencies: list[int],
+            intervals: list[int], timed_out: bool) -> dict:
+    """The JSON-serialisable summary of a run (``failures`` lists why it is not a pass)."""
+    result = {
+        "samples": samples,
+        "inputs_sent": inputs_sent,
+        "outputs": outputs,
+        "missing_outputs": max(samples - outputs, 0),
+        "extra_outputs": max(outputs - samples, 0),
+        "mismatches": mismatches,
+        "first_mismatches": first_mismatches,
+        "clean_samples": clean_samples,
+        "probe_samples": min(clean_samples, samples),
+        "stressed_samples": max(samples - clean_samples, 0),
+        "stalled_cycles": stalled_cycles,
+        "idle_input_cycles": idle_input_cycles,
+        "latency_min": min(latencies, default=None),
+        "latency_max": max(latencies, default=None),
+        "ii_min": min(intervals, default=None),
+        "ii_max": max(intervals, default=None),
+        "timed_out": timed_out,
+    }
+    result["failures"] = failures(result)
+    return result
 
 
 def failures(summary: dict) -> list[str]:
