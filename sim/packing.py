@@ -56,6 +56,11 @@ class PortSpec:
         return self.elements * self.element_width
 
     @property
+    def words(self) -> int:
+        """32-bit words per beat in the bulk testbench's vector files (see :func:`pack_words`)."""
+        return -(-self.width // 32)
+
+    @property
     def valid_signal(self) -> str:
         """Name of the ``tvalid`` signal of this stream (``s_axis_tdata`` -> ``s_axis_tvalid``)."""
         return self.signal.removesuffix("tdata") + "tvalid"
@@ -98,6 +103,38 @@ class PortSpec:
                 value -= 1 << self.element_width
             vector.append(value)
         return vector
+
+
+def pack_words(rows, spec: PortSpec) -> np.ndarray:
+    """Pack ``[N, elements]`` integer vectors into ``[N, spec.words]`` little-endian uint32
+    words, one beat per row (bits as :meth:`PortSpec.pack` lays them out, zero above the
+    port width): the file format of the bulk Verilator testbench.
+
+    Vectorized over the rows for elements of up to 64 bits (an element spans at most three
+    words); ``object`` arrays of wider elements go through :meth:`PortSpec.pack` one row at
+    a time. Values outside the element type raise ``ValueError``.
+    """
+    rows = np.asarray(rows)
+    if rows.ndim != 2 or rows.shape[1] != spec.elements:
+        raise ValueError(f"{spec.signal}: shape {rows.shape}, expected [N, {spec.elements}]")
+    if rows.dtype == object or spec.element_width > 64:
+        data = b"".join(spec.pack(row).to_bytes(4 * spec.words, "little") for row in rows.tolist())
+        return np.frombuffer(data, dtype="<u4").reshape(len(rows), spec.words)
+    low, high = spec.value_range
+    if rows.size and (rows.min() < low or rows.max() > high):
+        raise ValueError(f"{spec.signal}: values outside [{low}, {high}]")
+    width = spec.element_width
+    unsigned = rows.astype(np.int64).view(np.uint64) & np.uint64((1 << width) - 1)
+    words = np.zeros((len(rows), spec.words + 2), dtype=np.uint64)
+    low_bits = np.uint64(0xFFFFFFFF)
+    for index in range(spec.elements):
+        word, shift = divmod(index * width, 32)
+        value = unsigned[:, index]
+        words[:, word] |= (value << np.uint64(shift)) & low_bits
+        words[:, word + 1] |= (value >> np.uint64(32 - shift)) & low_bits
+        if shift:
+            words[:, word + 2] |= value >> np.uint64(64 - shift)
+    return words[:, :spec.words].astype("<u4")
 
 
 def as_int_rows(array, elements: int, origin: str = "vectors") -> list[list[int]]:
