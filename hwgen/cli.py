@@ -229,13 +229,20 @@ def build(model, out, reuse_factor, adder_levels, strategy, top, tb_samples, see
 @main.command()
 @click.argument("out", type=click.Path())
 @click.option("--simulator", default="verilator", show_default=True, type=SIMULATOR_CHOICE)
-@click.option("--samples", type=int, help="Samples to stream (default: all test vectors).")
+@click.option("--samples", type=int,
+              help="Samples to stream (default: all test vectors; with --bulk 1,000,000, and more than "
+                   "the test vectors are computed with the golden model).")
 @click.option("--backpressure", default=0.3, show_default=True, type=float,
               help="Probability per cycle that m_axis_tready is low (after the latency probe).")
 @click.option("--gap", default=0.3, show_default=True, type=float,
               help="Probability per cycle of an idle input cycle (after the latency probe).")
-@click.option("--seed", default=1, show_default=True, type=int)
-def sim(out, simulator, samples, backpressure, gap, seed):
+@click.option("--seed", default=1, show_default=True, type=int,
+              help="Seed of the traffic (and, with --bulk, of the test vectors beyond the build's).")
+@click.option("--bulk", is_flag=True,
+              help="A compiled C++ Verilator testbench instead of cocotb, for millions of samples; "
+                   "result in OUT/sim/verilator-bulk/.")
+@click.option("--jobs", type=int, help="With --bulk: simulator processes sharing the samples (default 1).")
+def sim(out, simulator, samples, backpressure, gap, seed, bulk, jobs):
     """Simulate build folder OUT against the golden model, bit for bit (exit 1 on mismatch).
 
     The first few samples go through without gaps or backpressure, to measure latency and II
@@ -243,12 +250,17 @@ def sim(out, simulator, samples, backpressure, gap, seed):
     OUT/sim/SIMULATOR/result.json."""
     from .paths import existing_folder
     existing_folder(out, "give the folder hwgen build wrote")
+    if jobs is not None and not bulk:
+        raise HwgenError("--jobs applies to --bulk runs only")
     from .flow import simulate
-    _progress(f"simulating {out} with {simulator}")
-    r = simulate(out, simulator, samples, backpressure, gap, seed, progress=_progress)
-    click.echo(f"{simulator}: {r['samples']} samples, 0 mismatches ({r['stressed_samples']} with random "
+    _progress(f"simulating {out} with {simulator}" + (" (bulk C++ testbench)" if bulk else ""))
+    r = simulate(out, simulator, samples, backpressure, gap, seed, progress=_progress, bulk=bulk,
+                 jobs=1 if jobs is None else jobs)
+    speed = (f" (compile {r['build_time_s']:.1f} s, {r['samples'] / max(r['run_time_s'], 1e-9):,.0f} samples/s"
+             f" in {r['jobs']} process{'es' if r['jobs'] > 1 else ''})" if bulk else "")
+    click.echo(f"{r['simulator']}: {r['samples']} samples, 0 mismatches ({r['stressed_samples']} with random "
                f"gaps and backpressure, {r['stalled_cycles']} stalled cycles), latency {r['latency_min']} "
-               f"cycles, II {r['ii_min']}, {r['wall_time_s']:.1f} s")
+               f"cycles, II {r['ii_min']}, {r['wall_time_s']:.1f} s" + speed)
 
 
 TARGET_CHOICE = click.Choice(["ecp5", "ice40", "gowin", "xilinx", "asic"])

@@ -117,12 +117,37 @@ def elaborated_design(out, manifest: dict, say):
     return Top(graph, levels)
 
 
-def simulate(out, simulator="verilator", samples=None, backpressure=0.3, gap=0.3, seed=1,
-             progress=None) -> dict:
-    """Run the golden comparison; write ``OUT/sim/<simulator>/result.json``; raise
-    :class:`DesignMismatch` on failure.
+#: samples of ``hwgen sim --bulk`` without ``--samples``
+BULK_SAMPLES = 1_000_000
 
-    ``progress``: optional callable taking one-line status messages."""
+
+def _bulk_samples(out, simulator, available, samples, jobs) -> int:
+    """The checked sample count of a bulk run of :func:`simulate`."""
+    if simulator != "verilator":
+        raise HwgenError(f"--bulk runs Verilator only, not {simulator}")
+    samples = BULK_SAMPLES if samples is None else samples
+    if samples < 1:
+        raise HwgenError(f"--samples must be >= 1, got {samples}")
+    if jobs < 1:
+        raise HwgenError(f"--jobs must be >= 1, got {jobs}")
+    if samples > available and not (Path(out) / "source" / "model.onnx").is_file():
+        raise HwgenError(f"{out} has no source model to compute test vectors beyond its {available} "
+                         f"(built from the Python API?); give --samples {available} or less")
+    return samples
+
+
+def simulate(out, simulator="verilator", samples=None, backpressure=0.3, gap=0.3, seed=1,
+             progress=None, bulk=False, jobs=1) -> dict:
+    """Run the golden comparison; write ``OUT/sim/<simulator>/result.json``; raise
+    :class:`DesignMismatch` on failure (mismatching, lost, extra or late outputs, a hang, or a
+    measured latency or II other than the manifest's).
+
+    ``bulk``: instead of cocotb, a generated C++ Verilator testbench (:mod:`hwgen.sim.bulk`,
+    ``simulator`` must be "verilator"; the result goes to ``OUT/sim/verilator-bulk/``) that
+    streams ``samples`` (default :data:`BULK_SAMPLES`) vectors: the build's test vectors, then
+    new random ones with golden outputs (seeded by ``seed``; needs ``OUT/source/``). ``jobs``
+    simulator processes share the samples in contiguous ranges, each with its own reset and
+    latency probe. ``progress``: optional callable taking one-line status messages."""
     import time
 
     import numpy as np
@@ -137,9 +162,16 @@ def simulate(out, simulator="verilator", samples=None, backpressure=0.3, gap=0.3
             raise HwgenError(f"{name} must be in [0, 1), got {p}")
     manifest = read_manifest(out)
     available = manifest["testbench"]["samples"]
-    if samples is not None and not 1 <= samples <= available:
+    if bulk:
+        samples = _bulk_samples(out, simulator, available, samples, jobs)
+    elif jobs != 1:
+        raise HwgenError("--jobs applies to --bulk runs only")
+    elif samples is not None and not 1 <= samples <= available:
         raise HwgenError(f"--samples must be between 1 and {available} (the build's test vectors; "
-                         "rebuild with --tb-samples for more)")
+                         "rebuild with --tb-samples for more, or use --bulk)")
+    changed = [] if simulator == "amaranth" else rtl_changes(out, manifest)
+    if changed:
+        say(f"note: {', '.join(changed)} differ(s) from what hwgen build wrote; simulating the files as they are")
     if simulator == "amaranth":
         started = time.monotonic()
         top = elaborated_design(out, manifest, say)
@@ -154,12 +186,14 @@ def simulate(out, simulator="verilator", samples=None, backpressure=0.3, gap=0.3
         result["build_time_s"] = round(build_time, 3)
         result["rtl_matches_build"] = True
     else:
-        changed = rtl_changes(out, manifest)
-        if changed:
-            say(f"note: {', '.join(changed)} differ(s) from what hwgen build wrote; simulating the files as they are")
+        from .sim.bulk import build_vectors, run_bulk
         try:
-            result = run_cocotb(out, simulator=simulator, samples=samples, backpressure=backpressure,
-                                gap=gap, seed=seed, progress=progress)
+            if bulk:
+                result = run_bulk(out, build_vectors(out, samples, seed, say), samples, jobs=jobs,
+                                  backpressure=backpressure, gap=gap, seed=seed, progress=progress)
+            else:
+                result = run_cocotb(out, simulator=simulator, samples=samples, backpressure=backpressure,
+                                    gap=gap, seed=seed, progress=progress)
         except SimulationError as e:
             raise HwgenError(str(e).splitlines()[0]) from None
         result["rtl_matches_build"] = not changed
