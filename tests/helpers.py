@@ -1,4 +1,5 @@
-"""Helpers shared by the test modules: the CLI as a user runs it, and simulator gating."""
+"""Helpers shared by the test modules: the CLI as a user runs it, its one-line errors, and
+simulator gating."""
 import os
 import subprocess
 import sys
@@ -27,3 +28,17 @@ def need(simulator: str) -> None:
         if os.environ.get("HWGEN_REQUIRE_SIMULATORS", "") not in ("", "0"):
             pytest.fail(f"HWGEN_REQUIRE_SIMULATORS is set, but {why}")
         pytest.skip(why)
+
+
+def one_line_error(r, code=2, *needles):
+    """Check that the CompletedProcess ``r`` exited with ``code`` after one ``hwgen: error:``
+    line (progress lines aside) with no traceback, containing every needle; return the line."""
+    assert r.returncode == code, (r.returncode, r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert lines and lines[-1].startswith("hwgen: error: "), r.stderr
+    errors = [line for line in lines if not line.startswith("[hwgen]")]
+    assert len(errors) == 1, r.stderr
+    assert "Traceback" not in r.stderr and "Errno" not in r.stderr and ".tmp-" not in r.stderr, r.stderr
+    for needle in needles:
+        assert needle in lines[-1], lines[-1]
+    return lines[-1]

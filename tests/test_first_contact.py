@@ -16,19 +16,7 @@ from onnx import helper
 
 from hwgen import examples
 
-from helpers import cli, need
-
-
-def one_line_error(r, code=2, *needles):
-    assert r.returncode == code, (r.returncode, r.stdout, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert lines and lines[-1].startswith("hwgen: error: "), r.stderr
-    errors = [line for line in lines if not line.startswith("[hwgen]")]
-    assert len(errors) == 1, r.stderr
-    assert "Traceback" not in r.stderr and "Errno" not in r.stderr and ".tmp-" not in r.stderr, r.stderr
-    for needle in needles:
-        assert needle in lines[-1], lines[-1]
-    return lines[-1]
+from helpers import cli, need, one_line_error
 
 
 @pytest.fixture(scope="module")
