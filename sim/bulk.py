@@ -258,13 +258,17 @@ def _run_shards(binary: Path, files: tuple[Path, Path], shards: list[tuple[int, 
                    str(config.stall_limit), str(config.drain_cycles), str(result), *plusargs]
         with open(log, "w") as log_file:
             processes.append((subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT), result, log))
-    raw = []
-    for process, result, log in processes:
-        code = process.wait()
+    try:
+        codes = [process.wait() for process, _, _ in processes]
+    finally:  # interrupted: stop the others too
+        for process, _, _ in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    for code, (_, result, log) in zip(codes, processes):
         if code != 0 or not result.is_file():
             raise SimulationError(f"the bulk testbench {binary} exited with {code}: {_tail(log)}")
-        raw.append(json.loads(result.read_text()))
-    return raw
+    return [json.loads(result.read_text()) for _, result, _ in processes]
 
 
 def _shard_seed(seed: int, job: int) -> int:
