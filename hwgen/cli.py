@@ -241,7 +241,8 @@ def build(model, out, reuse_factor, adder_levels, strategy, top, tb_samples, see
 @click.option("--bulk", is_flag=True,
               help="A compiled C++ Verilator testbench instead of cocotb, for millions of samples; "
                    "result in OUT/sim/verilator-bulk/.")
-@click.option("--jobs", type=int, help="With --bulk: simulator processes sharing the samples (default 1).")
+@click.option("--jobs", type=int,
+              help="With --bulk: simulator processes sharing the samples (default: one per CPU core).")
 def sim(out, simulator, samples, backpressure, gap, seed, bulk, jobs):
     """Simulate build folder OUT against the golden model, bit for bit (exit 1 on mismatch).
 
@@ -250,12 +251,9 @@ def sim(out, simulator, samples, backpressure, gap, seed, bulk, jobs):
     OUT/sim/SIMULATOR/result.json."""
     from .paths import existing_folder
     existing_folder(out, "give the folder hwgen build wrote")
-    if jobs is not None and not bulk:
-        raise HwgenError("--jobs applies to --bulk runs only")
     from .flow import simulate
     _progress(f"simulating {out} with {simulator}" + (" (bulk C++ testbench)" if bulk else ""))
-    r = simulate(out, simulator, samples, backpressure, gap, seed, progress=_progress, bulk=bulk,
-                 jobs=1 if jobs is None else jobs)
+    r = simulate(out, simulator, samples, backpressure, gap, seed, progress=_progress, bulk=bulk, jobs=jobs)
     speed = (f" (compile {r['build_time_s']:.1f} s, {r['samples'] / max(r['run_time_s'], 1e-9):,.0f} samples/s"
              f" in {r['jobs']} process{'es' if r['jobs'] > 1 else ''})" if bulk else "")
     click.echo(f"{r['simulator']}: {r['samples']} samples, 0 mismatches ({r['stressed_samples']} with random "

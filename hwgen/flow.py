@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 from . import load
@@ -121,23 +122,24 @@ def elaborated_design(out, manifest: dict, say):
 BULK_SAMPLES = 1_000_000
 
 
-def _bulk_samples(out, simulator, available, samples, jobs) -> int:
-    """The checked sample count of a bulk run of :func:`simulate`."""
+def _bulk_samples(out, simulator, available, samples, jobs) -> tuple[int, int]:
+    """The checked sample count and number of processes of a bulk run of :func:`simulate`."""
     if simulator != "verilator":
         raise HwgenError(f"--bulk runs Verilator only, not {simulator}")
     samples = BULK_SAMPLES if samples is None else samples
     if samples < 1:
         raise HwgenError(f"--samples must be >= 1, got {samples}")
+    jobs = len(os.sched_getaffinity(0)) if jobs is None else jobs
     if jobs < 1:
         raise HwgenError(f"--jobs must be >= 1, got {jobs}")
     if samples > available and not (Path(out) / "source" / "model.onnx").is_file():
         raise HwgenError(f"{out} has no source model to compute test vectors beyond its {available} "
                          f"(built from the Python API?); give --samples {available} or less")
-    return samples
+    return samples, jobs
 
 
 def simulate(out, simulator="verilator", samples=None, backpressure=0.3, gap=0.3, seed=1,
-             progress=None, bulk=False, jobs=1) -> dict:
+             progress=None, bulk=False, jobs=None) -> dict:
     """Run the golden comparison; write ``OUT/sim/<simulator>/result.json``; raise
     :class:`DesignMismatch` on failure (mismatching, lost, extra or late outputs, a hang, or a
     measured latency or II other than the manifest's).
@@ -146,8 +148,9 @@ def simulate(out, simulator="verilator", samples=None, backpressure=0.3, gap=0.3
     ``simulator`` must be "verilator"; the result goes to ``OUT/sim/verilator-bulk/``) that
     streams ``samples`` (default :data:`BULK_SAMPLES`) vectors: the build's test vectors, then
     new random ones with golden outputs (seeded by ``seed``; needs ``OUT/source/``). ``jobs``
-    simulator processes share the samples in contiguous ranges, each with its own reset and
-    latency probe. ``progress``: optional callable taking one-line status messages."""
+    simulator processes (default: one per CPU core) share the samples in contiguous ranges,
+    each with its own reset and latency probe. ``progress``: optional callable taking one-line
+    status messages."""
     import time
 
     import numpy as np
@@ -163,8 +166,8 @@ def simulate(out, simulator="verilator", samples=None, backpressure=0.3, gap=0.3
     manifest = read_manifest(out)
     available = manifest["testbench"]["samples"]
     if bulk:
-        samples = _bulk_samples(out, simulator, available, samples, jobs)
-    elif jobs != 1:
+        samples, jobs = _bulk_samples(out, simulator, available, samples, jobs)
+    elif jobs is not None:
         raise HwgenError("--jobs applies to --bulk runs only")
     elif samples is not None and not 1 <= samples <= available:
         raise HwgenError(f"--samples must be between 1 and {available} (the build's test vectors; "

@@ -8,6 +8,7 @@ misbehaves on the output stream as a plusarg says (one compile for the three). S
 32-bit input port, IData, and a 40-bit output, QData) at R=1 and R=2, and a 12-8-8 MLP with
 8-bit inputs (96-bit input, 80-bit output: VlWide)."""
 import json
+import os
 import random
 import shutil
 from pathlib import Path
@@ -51,7 +52,7 @@ def tiny(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bulk")
     model = examples.mlp_qonnx(sizes=(8, 8, 4), weight_bits=4, act_bits=4, in_bits=4)
     outs = {reuse: _build(tmp, model, f"tiny_r{reuse}", "-r", reuse) for reuse in (1, 2)}
-    r = _bulk(outs[2], "--samples", TB_SAMPLES)
+    r = _bulk(outs[2], "--samples", TB_SAMPLES, "--jobs", 1)
     assert r.returncode == 0, r.stderr
     return outs
 
@@ -101,7 +102,7 @@ def _shard(samples, outputs, latency):
 def test_bulk_agrees_with_cocotb_on_the_same_samples(tiny, reuse):
     out = tiny[reuse]
     if not (out / "sim" / "verilator-bulk" / "result.json").is_file():
-        r = _bulk(out, "--samples", TB_SAMPLES)
+        r = _bulk(out, "--samples", TB_SAMPLES, "--jobs", 1)
         assert r.returncode == 0, r.stderr
     bulk = _result(out)
     r = cli("sim", out, "--samples", TB_SAMPLES)
@@ -158,6 +159,7 @@ def test_a_manifest_latency_or_ii_the_design_does_not_have_is_caught(tiny, tmp_p
     one_line_error(r, 1, needle, f"manifest {manifest[key]}")
     res = _result(bad)
     assert res["mismatches"] == 0 and not res["passed"]
+    assert res["jobs"] == min(len(os.sched_getaffinity(0)), 100)  # the default: one per core
 
 
 #: The real top (renamed hwgen_core) in a wrapper that misbehaves on the output stream as a
