@@ -203,9 +203,7 @@ def solve(weights) -> Solution:
     if w.ndim != 2:
         raise HwgenError(f"cmvm needs a 2-D weight matrix, got shape {w.shape}")
     key = hashlib.sha256(repr((w.shape, [int(v) for v in w.reshape(-1)])).encode()).hexdigest()
-    if key not in _SOLVED:
-        _SOLVED[key] = _cached_solve(w, key)
-    return _SOLVED[key]
+    return _cached_solve(w, key)
 
 
 def _cached_solve(w: np.ndarray, digest: str) -> Solution:
@@ -233,8 +231,6 @@ def _cached_solve(w: np.ndarray, digest: str) -> Solution:
                                         "adders": [[a.a, a.b, a.shift, a.sign] for a in sol.adders]}))
     return sol
 
-
-_SOLVED: dict[str, Solution] = {}
 
 
 #: digit pairs one common-subexpression search looks at, at most: larger matrices are split

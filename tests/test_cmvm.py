@@ -209,11 +209,9 @@ def test_solutions_are_cached_and_a_damaged_entry_is_solved_again(tmp_path, monk
     from hwgen import cache
     monkeypatch.setenv("HWGEN_CACHE_DIR", str(tmp_path))
     monkeypatch.delenv("HWGEN_NO_CACHE", raising=False)
-    monkeypatch.setattr(cmvm, "_SOLVED", {})
     w = random_matrix(np.random.default_rng(4), 5, True, 1.0, (9, 6))
     first = cmvm.solve(w)
     (entry,) = list(tmp_path.glob("*.json"))
-    monkeypatch.setattr(cmvm, "_SOLVED", {})
     calls = []
     real = cmvm._solve
     monkeypatch.setattr(cmvm, "_solve", lambda m: calls.append(1) or real(m))
@@ -221,7 +219,6 @@ def test_solutions_are_cached_and_a_damaged_entry_is_solved_again(tmp_path, monk
     d = json.loads(entry.read_text())
     d["adders"][0][2] += 1                                   # a wrong shift on disk
     entry.write_text(json.dumps(d))
-    monkeypatch.setattr(cmvm, "_SOLVED", {})
     again = cmvm.solve(w)
     assert calls == [1] and again == first
     cmvm.check(again, w)

@@ -55,7 +55,7 @@ class StagePlan:
     @property
     def solution(self):
         """The adder graph of a cmvm layer (solved once per weight matrix, then cached)."""
-        return cmvm.solve(self.dense.op.weights) if self.strategy == "cmvm" else None
+        return self.dense.op.adder_graph() if self.strategy == "cmvm" else None
 
     @property
     def kind(self) -> str:

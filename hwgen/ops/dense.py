@@ -120,6 +120,15 @@ class Dense(Op):
             cache[x] = (prod_frac, frac, bound, w, b)
         return cache[x]
 
+    def adder_graph(self):
+        """The multiplier-free adder graph of ``x @ weights`` (:func:`hwgen.cmvm.solve`),
+        solved once per op: the build, the estimate and ``inspect`` all ask for it."""
+        sol = self.__dict__.get("_adder_graph")
+        if sol is None:
+            from .. import cmvm
+            sol = self.__dict__["_adder_graph"] = cmvm.solve(self.weights)
+        return sol
+
     def golden(self, inputs, in_types):
         (x,), (xt,) = inputs, in_types
         prod_frac, frac, bound, w, b = self._plan(xt.ftype)
