@@ -8,17 +8,8 @@ from ..graph import Graph
 def graph_table(graph: Graph) -> str:
     rows = [("layer", "op", "inputs", "output", "reuse", "arithmetic", "details")]
     for n in graph.nodes:
-        in_types = [graph.types[t] for t in n.inputs]
-        mults = n.op.multipliers(in_types, n.reuse_factor)
-        arith = f"{mults} mults" if mults else ""
-        if n.op.kind == "dense":
-            strategy = cmvm.resolve_strategy(n.strategy, n.reuse_factor, n.name)
-            arith = (f"cmvm ({len(cmvm.solve(n.op.weights).adders)} adders)" if strategy == "cmvm"
-                     else f"{mults} mults")
-            if n.strategy == "auto":
-                arith += " [auto]"
         rows.append((n.name, n.op.kind, ", ".join(n.inputs), str(graph.types[n.outputs[0]]),
-                     str(n.reuse_factor), arith, n.op.describe()))
+                     str(n.reuse_factor), _arithmetic(graph, n), n.op.describe()))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [f"model: {graph.source.get('name', '?')}"]
     for name in graph.inputs:
@@ -35,6 +26,17 @@ def graph_table(graph: Graph) -> str:
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def _arithmetic(graph: Graph, n) -> str:
+    """How a layer computes: its adder count under cmvm, else its multiplier count; ``[auto]``
+    marks a strategy the cost model chose."""
+    if n.op.kind == "dense" and cmvm.resolve_strategy(n.strategy, n.reuse_factor, n.name) == "cmvm":
+        text = f"cmvm ({len(n.op.adder_graph().adders)} adders)"
+    else:
+        mults = n.op.multipliers([graph.types[t] for t in n.inputs], n.reuse_factor)
+        text = f"{mults} mults" if mults else ""
+    return text + (" [auto]" if n.op.kind == "dense" and n.strategy == "auto" else "")
 
 
 def _layout_note(graph: Graph, name: str, side: str) -> str:
