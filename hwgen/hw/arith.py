@@ -17,12 +17,19 @@ def as_type(v: Value, t: FixedType) -> Value:
 
     A narrow value (a constant lane, say) must be extended before the reinterpretation:
     slicing alone would leave it narrow, and packing would then shift every later lane."""
-    v = Value.cast(v)
-    if len(v) < t.width:
-        fill = v[-1].replicate(t.width - len(v)) if v.shape().signed and len(v) else Const(0, t.width - len(v))
-        v = Cat(v, fill)
-    v = v[:t.width]
+    v = extend(v, t.width)[:t.width]
     return v.as_signed() if t.signed else v.as_unsigned()
+
+
+def extend(v: Value, width: int) -> Value:
+    """``v`` widened to at least ``width`` bits by its own sign (zeros if unsigned), keeping
+    its signedness; a value already as wide is returned as is."""
+    v = Value.cast(v)
+    if len(v) >= width:
+        return v
+    signed = v.shape().signed and len(v) > 0
+    v = Cat(v, v[-1].replicate(width - len(v)) if signed else Const(0, width - len(v)))
+    return v.as_signed() if signed else v
 
 
 def pair_level(values: list, combine) -> list:

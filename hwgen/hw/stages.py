@@ -27,7 +27,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..cmvm import Solution, range_width
 from ..fixed import FixedType
-from .arith import adder_tree_levels, align, as_type, pair_level, shape_of
+from .arith import adder_tree_levels, align, as_type, extend, pair_level, shape_of
 
 #: a fused elementwise function: list of lane values (input type) -> list of lane values
 LaneFn = Callable[[list], list]
@@ -317,10 +317,7 @@ def adder_graph(m: Module, en, sol: Solution, x: list, in_type: FixedType, adder
 def _shift_add(a, b, shift: int, sign: int, rng: tuple[int, int]):
     """``a + sign * (b << shift)`` cut to the exact width of ``rng`` (its min and max)."""
     if shift:
-        if len(a) < shift:
-            # `a[:shift]` of a narrower `a` would be short: extend it first
-            fill = a[-1].replicate(shift - len(a)) if a.shape().signed else Const(0, shift - len(a))
-            a = Cat(a, fill).as_signed() if a.shape().signed else Cat(a, fill)
+        a = extend(a, shift)  # `a[:shift]` of a narrower `a` would be short
         high = (a >> shift) + b if sign > 0 else (a >> shift) - b
         v = Cat(a[:shift], high)
     else:
