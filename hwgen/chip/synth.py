@@ -20,6 +20,7 @@ from pathlib import Path
 from .. import tools
 from ..errors import HwgenError
 from ..paths import failed_folder, staged_folder
+from ..templates import render
 from . import estimate as est_mod
 from .devices import Device, device
 
@@ -124,13 +125,6 @@ def _pins_bits(manifest: dict) -> int:
     return p["input"]["width"] + p["output"]["width"] + 6  # clk, rst, 2 valid, 2 ready
 
 
-def _render(name: str, **values) -> str:
-    import jinja2
-    from ..hw.verilog import template
-    return jinja2.Template(template(name), keep_trailing_newline=True,
-                           undefined=jinja2.StrictUndefined).render(**values)
-
-
 def plan(out, target: str, device_name: str | None, policy: str = "auto"):
     """The manifest, graph, stages, device and estimate of build folder ``out`` on a
     target; a layer's ``multipliers:`` in the build's config overrides ``policy``."""
@@ -197,7 +191,7 @@ def _run_flow(out: Path, work: Path, manifest: dict, stages, dev: Device, est, c
     files = [f"../../{f}" for f in manifest["rtl"]]
     synth_top = top
     if placed:
-        (work / "wrapper.v").write_text(_render("synth_wrapper.v", top=top,
+        (work / "wrapper.v").write_text(render("synth_wrapper.v", top=top,
                                                 in_width=manifest["ports"]["input"]["width"],
                                                 out_width=manifest["ports"]["output"]["width"]))
         files.append("wrapper.v")
@@ -215,7 +209,7 @@ def _run_flow(out: Path, work: Path, manifest: dict, stages, dev: Device, est, c
                 synth_args.append("-dsp")
             booth = [f"{top}_stage{i}_*" for i, st in enumerate(stages)
                      if any(e.name == st.name for e in lut_stages)]
-    script = _render("synth.ys", target=target, device=dev.name, files=files, top=synth_top,
+    script = render("synth.ys", target=target, device=dev.name, files=files, top=synth_top,
                      synth=SYNTH[target], synth_args=synth_args, booth=booth, placed=placed)
     (work / "synth.ys").write_text(script)
     say(f"yosys {SYNTH[target]} on {len(manifest['rtl'])} modules (hierarchy kept)")
@@ -322,15 +316,15 @@ def _write_extras(work: Path, target: str, dev: Device, manifest: dict, clock: f
     if target == "xilinx":
         part = {"xc7a100t": "xc7a100tcsg324-1", "xc7a35t": "xc7a35tcsg324-1",
                 "xczu3eg": "xczu3eg-sbva484-1-e"}.get(dev.name, dev.name)
-        (work / "vivado.tcl").write_text(_render("vivado.tcl", part=part, top=manifest["top"],
+        (work / "vivado.tcl").write_text(render("vivado.tcl", part=part, top=manifest["top"],
                                                  files=[f"../../{f}" for f in files]))
-        (work / "constraints.xdc").write_text(_render("constraints.xdc", period=f"{period:.3f}",
+        (work / "constraints.xdc").write_text(render("constraints.xdc", period=f"{period:.3f}",
                                                       clock_mhz=f"{clock:g}"))
     if target == "asic":
-        (work / "config.json").write_text(_render("openlane_config.json", top=manifest["top"],
+        (work / "config.json").write_text(render("openlane_config.json", top=manifest["top"],
                                                   files=[f"dir::../../{f}" for f in files],
                                                   period=f"{period:.3f}"))
-        (work / "constraints.sdc").write_text(_render("constraints.sdc", period=f"{period:.3f}",
+        (work / "constraints.sdc").write_text(render("constraints.sdc", period=f"{period:.3f}",
                                                       clock_mhz=f"{clock:g}"))
 
 

@@ -2,27 +2,26 @@
 and the plain-Verilog testbench ``tb/tb_top.v`` (both rendered from ``rtl_templates/``)."""
 from __future__ import annotations
 
-import jinja2
-
 from .. import __version__
-from .verilog import template
+from ..templates import render
 
 #: out of 16: the testbench's chance of an idle input cycle and of tready low
 TB_GAP16 = 4
 TB_BACKPRESSURE16 = 5
 
 
-def _render(name: str, **values) -> str:
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    return env.from_string(template(name)).render(**values)
-
-
-
-def testbench(manifest: dict) -> str:
+def testbench(manifest: dict, name: str = "tb_top", hex_dir: str = "tb", standalone: bool = True) -> str:
+    """``tb/tb_top.v`` of a build. ``standalone=False`` makes a module ``name`` for a batch of
+    testbenches in one simulation (:mod:`hwgen.fuzz`): it reads its vectors from ``hex_dir``,
+    prefixes its verdict with its name and, instead of ending the simulation, raises ``done``
+    (and ``failed`` on a failure) for the batch's top to collect."""
     samples = manifest["testbench"]["samples"]
     latency = manifest["latency_cycles"]
-    return _render(
-        "tb_top.v", top=manifest["top"], version=__version__, samples=samples,
+    return render(
+        "tb_top.v", top=manifest["top"], version=__version__, samples=samples, name=name, hex_dir=hex_dir,
+        tag="" if standalone else f"{name}: ",
+        on_fail='$fatal(1, "FAIL");' if standalone else "failed = 1'b1;",
+        on_pass="$finish;" if standalone else "failed = 1'b0;",
         in_width=manifest["ports"]["input"]["width"], out_width=manifest["ports"]["output"]["width"],
         index_width=max(1, (samples - 1).bit_length()), latency=latency,
         hang_cycles=1000 + 8 * latency * manifest["initiation_interval"], drain_cycles=16 + 2 * latency,
@@ -33,7 +32,7 @@ def testbench(manifest: dict) -> str:
 def readme(manifest: dict) -> str:
     ports, source = manifest["ports"], manifest.get("source") or {}
     outside = manifest["outside_hardware"]
-    return _render(
+    return render(
         "build_README.md", top=manifest["top"], version=__version__,
         model=source.get("name", "a Python-built graph"), sha256=source.get("sha256", "-"),
         in_width=ports["input"]["width"], in_elements=ports["input"]["elements"],

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 import tempfile
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from .. import tools
+from .. import templates
 
 #: Verilog-2005 and SystemVerilog keywords: never a module, port or signal name
 KEYWORDS = frozenset("""
@@ -121,13 +121,9 @@ def split_modules(verilog_text: str) -> list[VerilogModule]:
     return order
 
 
-def template(name: str) -> str:
-    return resources.files("hwgen.templates").joinpath(name).read_text()
-
-
 def operand_extension_map() -> str:
-    import jinja2
-    return jinja2.Template(template("extend_operands.v"), keep_trailing_newline=True).render(
+    return templates.render(
+        "extend_operands.v",
         arithmetic=["add", "sub", "mul", "and", "or", "xor", "xnor"],
         comparison=["lt", "le", "eq", "ne", "ge", "gt"],
         unary=["neg", "not", "pos"],
@@ -142,6 +138,6 @@ def to_verilog(rtlil_text: str, log: Path, progress=None) -> str:
         work = Path(scratch)
         (work / "design.il").write_text(rtlil_text)
         (work / "extend_operands.v").write_text(operand_extension_map())
-        (work / "emit_verilog.ys").write_text(template("emit_verilog.ys"))
+        (work / "emit_verilog.ys").write_text(templates.text("emit_verilog.ys"))
         tools.run(tools.yosys(), ["-s", "emit_verilog.ys"], cwd=work, log=log, progress=progress)
         return (work / "design.v").read_text()
