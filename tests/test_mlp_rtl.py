@@ -1,7 +1,8 @@
 """Acceptance: the 16-64-32-32-5 MLP from a QONNX file, built at reuse factors 1, 2, 4 and 8,
 matches the golden model bit for bit on 10,000 random samples in Verilator with 30% random
-backpressure and input gaps; measured II equals R and measured latency equals the manifest.
-Also: Icarus and Amaranth simulation of the same model, and a corrupted vector is caught."""
+backpressure and input gaps (the compiled C++ testbench of ``hwgen sim --bulk``); measured II
+equals R and measured latency equals the manifest. Also: the same build under cocotb in
+Verilator and Icarus and in Amaranth's simulator, and a corrupted vector is caught."""
 import json
 
 import numpy as np
@@ -39,9 +40,9 @@ def builds(mlp_file, tmp_path_factory):
 def test_mlp_bit_exact_in_verilator(builds, reuse):
     need("verilator")
     out = builds(reuse)
-    r = cli("sim", out, "--samples", 10000, "--backpressure", 0.3, "--gap", 0.3)
+    r = cli("sim", out, "--bulk", "--samples", 10000, "--backpressure", 0.3, "--gap", 0.3)
     assert r.returncode == 0, r.stderr[-3000:]
-    res = json.loads((out / "sim" / "verilator" / "result.json").read_text())
+    res = json.loads((out / "sim" / "verilator-bulk" / "result.json").read_text())
     manifest = json.loads((out / "manifest.json").read_text())
     assert res["samples"] == 10000 and res["mismatches"] == 0 and res["passed"]
     assert res["stressed_samples"] > 9900 and res["stalled_cycles"] > 1000  # stress on nearly every sample
@@ -58,13 +59,14 @@ def test_corrupted_expected_vector_fails_and_names_sample(builds, tmp_path):
     import shutil
     shutil.copytree(out, bad)
     y = np.load(bad / "tb" / "outputs.npy")
-    y[4321, 3] ^= 1
+    y[432, 3] ^= 1
     np.save(bad / "tb" / "outputs.npy", y)
-    r = cli("sim", bad, "--samples", 5000)
+    r = cli("sim", bad, "--samples", 600)
     assert r.returncode == 1, r.stderr[-2000:]
-    assert "sample 4321" in r.stderr
+    assert "sample 432" in r.stderr
     res = json.loads((bad / "sim" / "verilator" / "result.json").read_text())
-    assert not res["passed"] and res["first_mismatches"][0]["sample"] == 4321
+    assert not res["passed"] and res["first_mismatches"][0]["sample"] == 432
+    assert res["mismatches"] == 1 and res["samples"] == 600
 
 
 def test_mlp_in_icarus(builds):
@@ -72,12 +74,12 @@ def test_mlp_in_icarus(builds):
     registers: weight selectors written as `always @*` blocks stayed X for the first sample
     until they became continuous assigns."""
     need("icarus")
-    r = cli("sim", builds(8), "--simulator", "icarus", "--samples", 300)
+    r = cli("sim", builds(4), "--simulator", "icarus", "--samples", 200)
     assert r.returncode == 0, r.stderr[-3000:]
 
 
 def test_mlp_in_amaranth_simulator(builds):
-    r = cli("sim", builds(8), "--simulator", "amaranth", "--samples", 200)
+    r = cli("sim", builds(4), "--simulator", "amaranth", "--samples", 200)
     assert r.returncode == 0, r.stderr[-3000:]
 
 
@@ -87,13 +89,13 @@ def test_residual_mlp_bit_exact_in_verilator(tmp_path):
     model = tmp_path / "residual.onnx"
     onnx.save(examples.residual_qonnx(seed=0), model)
     out = tmp_path / "r2"
-    r = cli("build", model, "-o", out, "-r", 2, "--tb-samples", 2000)
+    r = cli("build", model, "-o", out, "-r", 2, "--tb-samples", 600)
     assert r.returncode == 0, r.stderr
-    r = cli("sim", out, "--samples", 2000, "--backpressure", 0.3, "--gap", 0.3)
+    r = cli("sim", out, "--samples", 600, "--backpressure", 0.3, "--gap", 0.3)
     assert r.returncode == 0, r.stderr[-3000:]
     res = json.loads((out / "sim" / "verilator" / "result.json").read_text())
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["skip_fifos"] and res["mismatches"] == 0 and res["samples"] == 2000
+    assert manifest["skip_fifos"] and res["mismatches"] == 0 and res["samples"] == 600
     assert res["ii_min"] == res["ii_max"] == 2
     assert res["latency_min"] == res["latency_max"] == manifest["latency_cycles"]
 
@@ -106,13 +108,13 @@ def test_float_scale_mlp_bit_exact_in_verilator(tmp_path, batchnorm):
     model = tmp_path / "float_scales.onnx"
     onnx.save(examples.float_scale_mlp_qonnx(seed=3, batchnorm=batchnorm), model)
     out = tmp_path / "build"
-    r = cli("build", model, "-o", out, "-r", 2, "--tb-samples", 1000)
+    r = cli("build", model, "-o", out, "-r", 2, "--tb-samples", 400)
     assert r.returncode == 0, r.stderr
-    r = cli("sim", out, "--samples", 1000)
+    r = cli("sim", out, "--samples", 400)
     assert r.returncode == 0, r.stderr[-3000:]
     res = json.loads((out / "sim" / "verilator" / "result.json").read_text())
     manifest = json.loads((out / "manifest.json").read_text())
-    assert res["mismatches"] == 0 and res["samples"] == 1000 and res["stressed_samples"] > 900
+    assert res["mismatches"] == 0 and res["samples"] == 400 and res["stressed_samples"] > 350
     assert [layer["op"] for layer in manifest["layers"]] == ["dense", "threshold", "dense", "threshold", "dense"]
 
 
