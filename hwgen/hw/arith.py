@@ -2,9 +2,15 @@
 the golden functions bit for bit (same formulas, same mode definitions)."""
 from __future__ import annotations
 
+import os
+
 from amaranth.hdl import Cat, Const, Mux, Value, signed, unsigned
 
 from ..fixed import FixedType, Overflow, Rounding
+
+#: names a deliberate hardware bug for the fuzzer's self-test (:data:`hwgen.fuzz.PLANTED_BUGS`);
+#: never set in normal use
+PLANT_ENV = "HWGEN_PLANTED_BUG"
 
 
 def shape_of(t: FixedType):
@@ -76,6 +82,8 @@ def requantize(v: Value, src_frac: int, dst: FixedType) -> Value:
             up = (rem > half) | ((rem == half) & neg)
         elif r == Rounding.RND_INF:
             up = (rem > half) | ((rem == half) & ~neg)
+        elif os.environ.get(PLANT_ENV) == "rnd-conv-as-rnd":  # a planted bug (tests only)
+            up = rem >= half
         else:  # RND_CONV
             up = (rem > half) | ((rem == half) & floor[0])
         y = floor + up
