@@ -35,6 +35,10 @@ from .values import Const, FloatSeg, IntT, QConst
 
 # QONNX rounding modes -> ap_fixed modes (CEIL and UP have no ap_fixed counterpart and go
 # through thresholds instead).
+#: the rounding modes of QONNX's Quant (qonnx.custom_op.general.intquant.resolve_rounding_mode)
+QONNX_ROUNDING = ("ROUND", "HALF_EVEN", "CEIL", "FLOOR", "UP", "DOWN", "HALF_UP", "HALF_DOWN")
+#: widest Quant output: values travel as int64 through the golden model's inputs and weights
+MAX_QUANT_BITS = 64
 _ROUNDING = {"ROUND": Rounding.RND_CONV, "HALF_EVEN": Rounding.RND_CONV, "FLOOR": Rounding.TRN,
              "DOWN": Rounding.TRN_ZERO, "HALF_UP": Rounding.RND_INF, "HALF_DOWN": Rounding.RND_ZERO}
 
@@ -46,9 +50,13 @@ def load_model(path) -> onnx.ModelProto:
     if p.is_dir():
         raise HwgenError(f"{p} is a directory, expected an .onnx model file")
     try:
-        return onnx.load(str(p))
+        model = onnx.load(str(p))
     except Exception:
         raise HwgenError(f"{p} is not an ONNX model (could not parse it as ONNX protobuf)") from None
+    if not model.graph.node or not model.graph.input or not model.graph.output:
+        # protobuf reads an empty file, and many other byte strings, as an empty model
+        raise HwgenError(f"{p} is not an ONNX model (no graph: no nodes, inputs or outputs)")
+    return model
 
 
 def import_onnx(model, config: Config | None = None, input_precision: FixedType | None = None,
@@ -117,6 +125,7 @@ def _per_sample_model(model: onnx.ModelProto) -> onnx.ModelProto:
     hwgen compiles one sample, and the golden model batches on its own."""
     model = onnx.ModelProto.FromString(model.SerializeToString())
     inits = {t.name for t in model.graph.initializer}
+    inputs = {v.name for v in model.graph.input}
     for value in list(model.graph.input) + list(model.graph.output):
         if value.name in inits:
             continue
@@ -124,6 +133,8 @@ def _per_sample_model(model: onnx.ModelProto) -> onnx.ModelProto:
         if len(dims) >= 2 or (len(dims) == 1 and not dims[0].dim_value):
             dims[0].Clear()
             dims[0].dim_value = 1
+        if value.name in inputs:
+            _check_static_shape(value)
     # Inferred shapes carry the declared batch too; qonnx's channels-last ops need their
     # input shapes before inference, so the rest stays (with batch 1).
     keep, live = [], _data_dependent(model.graph)
@@ -138,6 +149,19 @@ def _per_sample_model(model: onnx.ModelProto) -> onnx.ModelProto:
     del model.graph.value_info[:]
     model.graph.value_info.extend(keep)
     return model
+
+
+def _check_static_shape(value) -> None:
+    """Refuse a model input whose shape is not fixed past the batch axis, or has no elements:
+    hardware is built for one shape."""
+    for axis, d in enumerate(value.type.tensor_type.shape.dim):
+        kind = d.WhichOneof("value")
+        if kind != "dim_value":
+            what = f"dynamic dimension {d.dim_param!r}" if kind == "dim_param" else "dynamic (unknown) dimension"
+            raise UnsupportedModelError(f"model input {value.name!r} has a {what} at axis {axis}: only the "
+                                        "batch axis may be dynamic; export the model with a fixed input shape")
+        if d.dim_value == 0:
+            raise UnsupportedModelError(f"model input {value.name!r} is zero-size (axis {axis} has 0 elements)")
 
 
 def _cleanup(model: onnx.ModelProto):
@@ -465,8 +489,14 @@ class _Importer(SpatialOps):
             b = float(np.asarray(bits).flat[0])
             if b != int(b) or not np.all(np.asarray(bits) == b):
                 raise UnsupportedModelError(f"{_node_desc(node)}: bit width must be one integer")
+            if not 1 <= b <= MAX_QUANT_BITS:
+                raise UnsupportedModelError(f"{_node_desc(node)}: bit width {b:g} is outside the 1 to "
+                                            f"{MAX_QUANT_BITS} bits hwgen supports")
             rmode = attrs.get("rounding_mode", b"ROUND")
             rmode = rmode.decode() if isinstance(rmode, bytes) else str(rmode)
+            if rmode.upper() not in QONNX_ROUNDING:
+                raise UnsupportedModelError(f"{_node_desc(node)}: rounding_mode {rmode!r} is not a QONNX "
+                                            f"rounding mode ({', '.join(QONNX_ROUNDING)})")
             spec = QuantSpec("Quant", 1.0, int(b), bool(attrs.get("signed", 1)),
                              bool(attrs.get("narrow", 0)), rmode.upper())
         scale = np.asarray(scale, dtype=np.float32)
