@@ -243,7 +243,14 @@ def build(model, out, reuse_factor, adder_levels, strategy, top, tb_samples, see
                    "result in OUT/sim/verilator-bulk/.")
 @click.option("--jobs", type=int,
               help="With --bulk: simulator processes sharing the samples (default: one per CPU core).")
-def sim(out, simulator, samples, backpressure, gap, seed, bulk, jobs):
+@click.option("--ready", default="random", show_default=True,
+              type=click.Choice(["random", "bursts", "alternate", "on-valid"]),
+              help="With --bulk: m_axis_tready after the latency probe: low at random, in stall bursts of "
+                   "up to 256 cycles, every other cycle, or only while the output is valid.")
+@click.option("--reset-at", type=int,
+              help="With --bulk: assert rst for 3 cycles at this cycle (of each process), mid-stream; "
+                   "samples in flight are dropped, nothing stale may come out, the stream goes on.")
+def sim(out, simulator, samples, backpressure, gap, seed, bulk, jobs, ready, reset_at):
     """Simulate build folder OUT against the golden model, bit for bit (exit 1 on mismatch).
 
     The first few samples go through without gaps or backpressure, to measure latency and II
@@ -253,12 +260,15 @@ def sim(out, simulator, samples, backpressure, gap, seed, bulk, jobs):
     existing_folder(out, "give the folder hwgen build wrote")
     from .flow import simulate
     _progress(f"simulating {out} with {simulator}" + (" (bulk C++ testbench)" if bulk else ""))
-    r = simulate(out, simulator, samples, backpressure, gap, seed, progress=_progress, bulk=bulk, jobs=jobs)
+    r = simulate(out, simulator, samples, backpressure, gap, seed, progress=_progress, bulk=bulk, jobs=jobs,
+                 ready=ready, reset_at=reset_at)
     speed = (f" (compile {r['build_time_s']:.1f} s, {r['samples'] / max(r['run_time_s'], 1e-9):,.0f} samples/s"
              f" in {r['jobs']} process{'es' if r['jobs'] > 1 else ''})" if bulk else "")
+    reset = (f"; reset at cycle {reset_at} dropped {r['dropped_in_reset']} samples in flight"
+             if reset_at is not None else "")
     click.echo(f"{r['simulator']}: {r['samples']} samples, 0 mismatches ({r['stressed_samples']} with random "
-               f"gaps and backpressure, {r['stalled_cycles']} stalled cycles), latency {r['latency_min']} "
-               f"cycles, II {r['ii_min']}, {r['wall_time_s']:.1f} s" + speed)
+               f"gaps and {ready} backpressure, {r['stalled_cycles']} stalled cycles{reset}), latency "
+               f"{r['latency_min']} cycles, II {r['ii_min']}, {r['wall_time_s']:.1f} s" + speed)
 
 
 TARGET_CHOICE = click.Choice(["ecp5", "ice40", "gowin", "xilinx", "asic"])

@@ -139,7 +139,7 @@ def _bulk_samples(out, simulator, available, samples, jobs) -> tuple[int, int]:
 
 
 def simulate(out, simulator="verilator", samples=None, backpressure=0.3, gap=0.3, seed=1,
-             progress=None, bulk=False, jobs=None) -> dict:
+             progress=None, bulk=False, jobs=None, ready="random", reset_at=None) -> dict:
     """Run the golden comparison; write ``OUT/sim/<simulator>/result.json``; raise
     :class:`DesignMismatch` on failure (mismatching, lost, extra or late outputs, a hang, or a
     measured latency or II other than the manifest's).
@@ -149,8 +149,10 @@ def simulate(out, simulator="verilator", samples=None, backpressure=0.3, gap=0.3
     streams ``samples`` (default :data:`BULK_SAMPLES`) vectors: the build's test vectors, then
     new random ones with golden outputs (seeded by ``seed``; needs ``OUT/source/``). ``jobs``
     simulator processes (default: one per CPU core) share the samples in contiguous ranges,
-    each with its own reset and latency probe. ``progress``: optional callable taking one-line
-    status messages."""
+    each with its own reset and latency probe. ``ready`` and ``reset_at`` (bulk only): the
+    testbench's ``m_axis_tready`` pattern and a mid-stream reset (see
+    :func:`hwgen.sim.bulk.run_bulk`). ``progress``: optional callable taking one-line status
+    messages."""
     import time
 
     import numpy as np
@@ -167,8 +169,13 @@ def simulate(out, simulator="verilator", samples=None, backpressure=0.3, gap=0.3
     available = manifest["testbench"]["samples"]
     if bulk:
         samples, jobs = _bulk_samples(out, simulator, available, samples, jobs)
-    elif jobs is not None:
-        raise HwgenError("--jobs applies to --bulk runs only")
+        from .sim.bulk import READY_PATTERNS
+        if ready not in READY_PATTERNS:
+            raise HwgenError(f"--ready must be one of {', '.join(READY_PATTERNS)}, got {ready!r}")
+        if reset_at is not None and reset_at < 1:
+            raise HwgenError(f"--reset-at must be a cycle >= 1, got {reset_at}")
+    elif jobs is not None or ready != "random" or reset_at is not None:
+        raise HwgenError("--jobs, --ready and --reset-at apply to --bulk runs only")
     elif samples is not None and not 1 <= samples <= available:
         raise HwgenError(f"--samples must be between 1 and {available} (the build's test vectors; "
                          "rebuild with --tb-samples for more, or use --bulk)")
@@ -193,7 +200,8 @@ def simulate(out, simulator="verilator", samples=None, backpressure=0.3, gap=0.3
         try:
             if bulk:
                 result = run_bulk(out, build_vectors(out, samples, seed, say), samples, jobs=jobs,
-                                  backpressure=backpressure, gap=gap, seed=seed, progress=progress)
+                                  backpressure=backpressure, gap=gap, seed=seed, progress=progress,
+                                  ready=ready, reset_at=reset_at)
             else:
                 result = run_cocotb(out, simulator=simulator, samples=samples, backpressure=backpressure,
                                     gap=gap, seed=seed, progress=progress)

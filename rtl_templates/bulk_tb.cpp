@@ -29,7 +29,16 @@
 //   GAP, BACKPRESSURE: per-cycle probabilities in [0, 1);
 //   STALL_LIMIT: cycles without a handshake, while the testbench offers a beat or is ready,
 //     after which the DUT counts as hung; DRAIN: cycles to listen after the last expected
-//     output, for extra beats; +ARG: plusargs for the design's $test$plusargs/$value$plusargs.
+//     output, for extra beats; +ARG: plusargs for the design's $test$plusargs/$value$plusargs,
+//     and two of the testbench's own:
+//   +hwgen_ready=random|bursts|alternate|on-valid: m_axis_tready after the latency probe: low
+//     at random (BACKPRESSURE per cycle); in stall bursts of 1 to 256 cycles (one starts with
+//     BACKPRESSURE / 16 per cycle); low every other cycle; or low only while the output is
+//     valid (BACKPRESSURE per such cycle);
+//   +hwgen_reset_at=C: rst high for RESET_CYCLES cycles from cycle C, mid-stream. The samples
+//     in flight are dropped (their golden outputs are skipped); no output may be valid from
+//     the first reset edge until the first sample sent after it comes out; the stream then
+//     goes on with the next sample.
 #include <algorithm>
 #include <cinttypes>
 #include <cstdint>
@@ -125,6 +134,16 @@ std::string cycles_json(const std::vector<uint64_t>& cycles) {
     return text + "]";
 }
 
+enum class Ready { random, bursts, alternate, on_valid };
+
+Ready ready_pattern(const std::string& name) {
+    if (name == "random") return Ready::random;
+    if (name == "bursts") return Ready::bursts;
+    if (name == "alternate") return Ready::alternate;
+    if (name == "on-valid") return Ready::on_valid;
+    fail("unknown +hwgen_ready pattern " + name + " (random, bursts, alternate, on-valid)");
+}
+
 uint64_t threshold(const char* probability) {
     const double p = std::atof(probability);
     if (!(p >= 0.0 && p < 1.0)) fail(std::string("probability must be in [0, 1): ") + probability);
@@ -146,6 +165,13 @@ int main(int argc, char** argv) {
     VectorFile inputs(argv[1], IN_WORDS, first, count);
     VectorFile expected(argv[2], OUT_WORDS, first, count);
     Rng source_rng(seed * 2 + 1), sink_rng(seed * 2 + 2);
+    Ready pattern = Ready::random;
+    uint64_t reset_at = 0;  // 0: no reset mid-stream
+    for (int i = 12; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg.rfind("+hwgen_ready=", 0) == 0) pattern = ready_pattern(arg.substr(13));
+        if (arg.rfind("+hwgen_reset_at=", 0) == 0) reset_at = std::strtoull(arg.c_str() + 16, nullptr, 10);
+    }
 
     VerilatedContext context;
     context.commandArgs(argc, argv);
@@ -163,14 +189,34 @@ int main(int argc, char** argv) {
     top.rst = 0;
 
     uint64_t cycle = 0, sent = 0, received = 0, mismatches = 0, stalled_cycles = 0, idle_input_cycles = 0;
-    uint64_t last_expected_cycle = 0, quiet = 0;
-    bool source_valid = false, timed_out = false;
+    uint64_t last_expected_cycle = 0, quiet = 0, burst = 0;
+    // mid-stream reset: samples dropped, cycles with a valid output while none may be
+    uint64_t dropped = 0, valid_after_reset = 0;
+    bool source_valid = false, timed_out = false, quiet_since_reset = false;
     const uint32_t* beat = nullptr;
     uint32_t idle[IN_WORDS], got[OUT_WORDS];
     std::vector<uint64_t> probe_inputs, probe_outputs;
     std::string reported;
     int reported_count = 0;
     while (true) {
+        if (reset_at != 0 && cycle == reset_at) {
+            // Reset with both streams idle; the beat on offer, if any, is offered again after.
+            top.{{ in_valid }} = 0;
+            top.{{ out_ready }} = 0;
+            top.rst = 1;
+            for (int i = 0; i < RESET_CYCLES; ++i) {
+                top.eval();
+                top.clk = 1;
+                top.eval();
+                top.clk = 0;
+                ++cycle;
+                if (top.{{ out_valid }}) ++valid_after_reset;
+            }
+            top.rst = 0;
+            for (; received + dropped < sent; ++dropped) expected.next();
+            quiet_since_reset = true;
+            quiet = 0;
+        }
         // Drive the ports for this cycle (the values the DUT sees at the next rising edge).
         if (!source_valid && sent < count) {
             source_valid = sent < clean || !source_rng.below(gap);
@@ -186,17 +232,40 @@ int main(int argc, char** argv) {
             ++idle_input_cycles;
         }
         top.{{ in_valid }} = source_valid;
-        const bool random_phase = clean <= received && received < count;
-        const bool sink_ready = !(random_phase && sink_rng.below(backpressure));
+        const uint64_t done = received + dropped;
+        const bool random_phase = clean <= done && done < count;
+        bool sink_ready = true;
+        if (random_phase) {
+            switch (pattern) {
+                case Ready::random: sink_ready = !sink_rng.below(backpressure); break;
+                case Ready::bursts:
+                    if (burst == 0 && sink_rng.below(backpressure / 16)) burst = 1 + sink_rng.next() % 256;
+                    sink_ready = burst == 0;
+                    if (burst) --burst;
+                    break;
+                case Ready::alternate: sink_ready = cycle % 2 == 0; break;
+                case Ready::on_valid:  // AXI: tvalid may not wait for tready, so look first
+                    top.{{ out_ready }} = 1;
+                    top.eval();
+                    sink_ready = !(top.{{ out_valid }} && sink_rng.below(backpressure));
+                    break;
+            }
+        }
         top.{{ out_ready }} = sink_ready;
         top.eval();
+        if (quiet_since_reset) {
+            // From the reset on, nothing may come out before a sample sent after it had time
+            // to: a beat now would be a partial or stale one.
+            if (top.{{ out_valid }} && sent == received + dropped) ++valid_after_reset;
+            if (sent > received + dropped) quiet_since_reset = false;
+        }
         // The handshakes happen at the coming edge, number cycle + 1.
         const bool input_moves = source_valid && top.{{ in_ready }};
         const bool output_valid = top.{{ out_valid }};
         const bool output_moves = sink_ready && output_valid;
         if (output_valid && !sink_ready) ++stalled_cycles;
         if (output_moves) {
-            if (received < count) {
+            if (received + dropped < count) {
 {{ load(out_signal, out_width, out_words, "got", "                ") }}
                 got[OUT_WORDS - 1] &= OUT_TOP_MASK;
                 const uint32_t* want = expected.next();
@@ -204,7 +273,7 @@ int main(int argc, char** argv) {
                 for (int i = 0; i < OUT_WORDS; ++i) same &= got[i] == want[i];
                 if (!same && ++mismatches <= MAX_REPORTED) {
                     reported += std::string(reported_count++ ? ", " : "") + "{\"sample\": " +
-                                std::to_string(first + received) + ", \"expected\": \"" + hex(want, OUT_WORDS) +
+                                std::to_string(first + received + dropped) + ", \"expected\": \"" + hex(want, OUT_WORDS) +
                                 "\", \"got\": \"" + hex(got, OUT_WORDS) + "\"}";
                 }
                 if (received < clean) probe_outputs.push_back(cycle + 1);
@@ -217,13 +286,13 @@ int main(int argc, char** argv) {
             ++sent;
             source_valid = false;
         }
-        const bool offered = source_valid || (sink_ready && received < count);
+        const bool offered = source_valid || (sink_ready && received + dropped < count);
         quiet = (input_moves || output_moves) ? 0 : quiet + offered;
         top.clk = 1;
         top.eval();
         top.clk = 0;
         ++cycle;
-        if (received >= count && cycle - last_expected_cycle >= drain) break;
+        if (received + dropped >= count && cycle - last_expected_cycle >= drain) break;
         if (quiet > stall_limit) {
             timed_out = true;
             break;
@@ -238,10 +307,11 @@ int main(int argc, char** argv) {
                  ", \"outputs\": %" PRIu64 ", \"mismatches\": %" PRIu64 ", \"first_mismatches\": [%s]"
                  ", \"clean_samples\": %" PRIu64 ", \"stalled_cycles\": %" PRIu64
                  ", \"idle_input_cycles\": %" PRIu64 ", \"cycles\": %" PRIu64 ", \"timed_out\": %s"
-                 ", \"probe_input_cycles\": %s, \"probe_output_cycles\": %s}\n",
+                 ", \"probe_input_cycles\": %s, \"probe_output_cycles\": %s"
+                 ", \"dropped_in_reset\": %" PRIu64 ", \"valid_after_reset\": %" PRIu64 "}\n",
                  first, count, sent, received, mismatches, reported.c_str(), clean, stalled_cycles,
                  idle_input_cycles, cycle, timed_out ? "true" : "false", cycles_json(probe_inputs).c_str(),
-                 cycles_json(probe_outputs).c_str());
+                 cycles_json(probe_outputs).c_str(), dropped, valid_after_reset);
     std::fclose(result);
     return 0;
 }

@@ -55,11 +55,13 @@ MAKE_ARGS = ("CFG_CXXFLAGS_PCH_I=-include", "OPT_FAST=-O1", "OPT_SLOW=-O0", "OPT
 #: straight-line functions, the jet MLP compiles in a third of the time at the same speed
 GCC_ARGS = ("-CFLAGS", "-fdisable-rtl-combine")
 BUILD_JOBS = 2
+#: the m_axis_tready behaviours of the testbench (see :func:`run_bulk`)
+READY_PATTERNS = ("random", "bursts", "alternate", "on-valid")
 
 
 def run_bulk(build_dir, vectors: Iterable[tuple[np.ndarray, np.ndarray]], samples: int, jobs: int = 1,
              backpressure: float = 0.3, gap: float = 0.3, seed: int = 1, progress=None,
-             plusargs: Sequence[str] = ()) -> dict:
+             plusargs: Sequence[str] = (), ready: str = "random", reset_at: int | None = None) -> dict:
     """Stream ``samples`` vectors through the RTL of build folder ``build_dir`` in Verilator.
 
     Args:
@@ -72,6 +74,15 @@ def run_bulk(build_dir, vectors: Iterable[tuple[np.ndarray, np.ndarray]], sample
         progress: optional callable taking one-line status messages.
         plusargs: ``+NAME`` or ``+NAME=VALUE`` arguments for every testbench process, read by
             the design's ``$test$plusargs`` / ``$value$plusargs``.
+        ready: how ``m_axis_tready`` behaves after the latency probe (:data:`READY_PATTERNS`):
+            "random" (low with probability ``backpressure`` per cycle), "bursts" (stalls of
+            1 to 256 cycles), "alternate" (low every other cycle) or "on-valid" (low, with
+            probability ``backpressure``, only while the output is valid).
+        reset_at: if given, ``rst`` goes high for 3 cycles at this cycle of every process,
+            mid-stream: the samples in flight are dropped (counted in ``dropped_in_reset``,
+            their outputs not expected), no output may be valid until a new sample went in
+            (``valid_after_reset`` counts the cycles it was), and the stream goes on. Give a
+            cycle after the latency probe (the first samples).
 
     Returns:
         The summary (:func:`.scoreboard.summary`) with ``simulator`` = "verilator-bulk",
@@ -89,6 +100,11 @@ def run_bulk(build_dir, vectors: Iterable[tuple[np.ndarray, np.ndarray]], sample
         raise ValueError(f"jobs must be >= 1, got {jobs}")
     if any(not arg.startswith("+") for arg in plusargs):
         raise ValueError(f"plusargs must start with '+': {list(plusargs)}")
+    if ready not in READY_PATTERNS:
+        raise ValueError(f"ready must be one of {', '.join(READY_PATTERNS)}, got {ready!r}")
+    if reset_at is not None and reset_at < 1:
+        raise ValueError(f"reset_at must be a cycle >= 1, got {reset_at}")
+    plusargs = [*plusargs, f"+hwgen_ready={ready}"] + ([f"+hwgen_reset_at={reset_at}"] if reset_at else [])
     available, reason = simulator_available("verilator")
     if not available:
         raise SimulationError(reason)
@@ -118,7 +134,7 @@ def run_bulk(build_dir, vectors: Iterable[tuple[np.ndarray, np.ndarray]], sample
     finally:
         shutil.rmtree(work / "vectors", ignore_errors=True)
     result = merge([_shard_summary(raw, specs[1]) for raw in results])
-    result.update(jobs=len(shards), seed=seed, gap=gap, backpressure=backpressure,
+    result.update(jobs=len(shards), seed=seed, gap=gap, backpressure=backpressure, ready=ready, reset_at=reset_at,
                   vectors_time_s=round(written - started, 3), build_time_s=round(built - written, 3),
                   run_time_s=round(time.monotonic() - built, 3))
     return _finish(result, SIMULATOR, started, passed=not result["failures"])
@@ -238,9 +254,10 @@ def shard_ranges(samples: int, jobs: int) -> list[tuple[int, int]]:
 
 def merge(shards: list[dict]) -> dict:
     """One summary from the summaries of consecutive shards (counts add up, extremes combine)."""
-    merged = {key: sum(shard[key] for shard in shards) for key in (
+    merged = {key: sum(shard.get(key, 0) for shard in shards) for key in (
         "samples", "inputs_sent", "outputs", "missing_outputs", "extra_outputs", "mismatches",
-        "clean_samples", "probe_samples", "stressed_samples", "stalled_cycles", "idle_input_cycles", "cycles")}
+        "clean_samples", "probe_samples", "stressed_samples", "stalled_cycles", "idle_input_cycles", "cycles",
+        "dropped_in_reset", "valid_after_reset")}
     for key, pick in (("latency_min", min), ("latency_max", max), ("ii_min", min), ("ii_max", max)):
         values = [shard[key] for shard in shards if shard[key] is not None]
         merged[key] = pick(values, default=None)
@@ -307,6 +324,7 @@ def _shard_summary(raw: dict, output_spec: PortSpec) -> dict:
                      mismatches=raw["mismatches"], first_mismatches=mismatches, clean_samples=clean,
                      stalled_cycles=raw["stalled_cycles"], idle_input_cycles=raw["idle_input_cycles"],
                      latencies=probe_latencies(inputs, outputs, clean),
-                     intervals=probe_intervals(inputs, outputs, clean), timed_out=raw["timed_out"])
+                     intervals=probe_intervals(inputs, outputs, clean), timed_out=raw["timed_out"],
+                     dropped_in_reset=raw["dropped_in_reset"], valid_after_reset=raw["valid_after_reset"])
     result["cycles"] = raw["cycles"]
     return result

@@ -111,14 +111,20 @@ def probe_intervals(input_cycles: list[int], output_cycles: list[int], clean_sam
 
 def summary(*, samples: int, inputs_sent: int, outputs: int, mismatches: int, first_mismatches: list[dict],
             clean_samples: int, stalled_cycles: int, idle_input_cycles: int, latencies: list[int],
-            intervals: list[int], timed_out: bool) -> dict:
-    """The JSON-serialisable summary of a run (``failures`` lists why it is not a pass)."""
+            intervals: list[int], timed_out: bool, dropped_in_reset: int = 0, valid_after_reset: int = 0) -> dict:
+    """The JSON-serialisable summary of a run (``failures`` lists why it is not a pass).
+
+    ``dropped_in_reset``: samples in flight when a mid-stream reset hit (their outputs are
+    not expected); ``valid_after_reset``: cycles in which the output was valid during that
+    reset or after it before any new sample went in (a partial or stale beat)."""
     result = {
         "samples": samples,
         "inputs_sent": inputs_sent,
         "outputs": outputs,
-        "missing_outputs": max(samples - outputs, 0),
-        "extra_outputs": max(outputs - samples, 0),
+        "missing_outputs": max(samples - dropped_in_reset - outputs, 0),
+        "extra_outputs": max(outputs + dropped_in_reset - samples, 0),
+        "dropped_in_reset": dropped_in_reset,
+        "valid_after_reset": valid_after_reset,
         "mismatches": mismatches,
         "first_mismatches": first_mismatches,
         "clean_samples": clean_samples,
@@ -147,6 +153,9 @@ def failures(summary: dict) -> list[str]:
         reasons.append(f"{summary['missing_outputs']} outputs missing")
     if summary["extra_outputs"]:
         reasons.append(f"{summary['extra_outputs']} unexpected extra outputs")
+    if summary.get("valid_after_reset"):
+        reasons.append(f"m_axis_tvalid high in {summary['valid_after_reset']} cycles of or after the mid-stream "
+                       "reset before any new sample went in (a partial or stale beat)")
     if summary["latency_min"] is None:
         reasons.append("no clean-phase output, latency not measured")
     elif summary["latency_min"] != summary["latency_max"]:

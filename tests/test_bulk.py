@@ -1,10 +1,12 @@
 """``hwgen sim OUT --bulk``: the compiled C++ Verilator testbench.
 
-It must pass where cocotb passes, with the same measurements; and every checker must be able
-to fail: a corrupted golden vector (with its index, across shards), a manifest latency or II
-that the design does not have, a lost beat, a duplicated beat, a hung design. The lost,
-duplicated and hung designs are the real top wrapped in a small Verilog module that
-misbehaves on the output stream as a plusarg says (one compile for the three). Small models only: an 8-8-4 MLP with 4-bit inputs (a
+It must pass where cocotb passes, with the same measurements, under adversarial backpressure
+and across a reset mid-stream; and every checker must be able to fail: a corrupted golden
+vector (with its index, across shards), a manifest latency or II that the design does not
+have, a lost beat, a duplicated beat, an extra beat after the last sample, a latency that
+varies, a stale beat after a reset, a hung design, and (in Icarus, which is 4-state) X on the
+output. The misbehaving designs are the real top wrapped in a small Verilog module that
+misbehaves on the output stream as a plusarg says (one compile for all of them). Small models only: an 8-8-4 MLP with 4-bit inputs (a
 32-bit input port, IData, and a 40-bit output, QData) at R=1 and R=2, and a 12-8-8 MLP with
 8-bit inputs (96-bit input, 80-bit output: VlWide)."""
 import json
@@ -165,7 +167,10 @@ def test_a_manifest_latency_or_ii_the_design_does_not_have_is_caught(tiny, tmp_p
 #: The real top (renamed hwgen_core) in a wrapper that misbehaves on the output stream as a
 #: plusarg of the testbench says: +hang never presents an output (the pipeline fills and stops
 #: taking inputs), +drop takes beat 40 from the core but never shows it, +repeat shows beat 40
-#: twice (its valid sticks for one more beat). Without a plusarg it passes everything through.
+#: twice (its valid sticks for one more beat), +extra=N shows one more beat after the core's
+#: N-th, +wobble holds beat 1 back one cycle (a latency that varies in the probe), +stale
+#: shows the last beat again in the first cycle after a reset. Without a plusarg it passes
+#: everything through.
 WRAPPER = """module hwgen_top(input clk, input rst, input [{iw}:0] s_axis_tdata, input s_axis_tvalid,
                  output s_axis_tready, output [{ow}:0] m_axis_tdata, output m_axis_tvalid,
                  input m_axis_tready);
@@ -175,24 +180,38 @@ WRAPPER = """module hwgen_top(input clk, input rst, input [{iw}:0] s_axis_tdata,
   hwgen_core core(.clk(clk), .rst(rst), .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid),
                   .s_axis_tready(s_axis_tready), .m_axis_tdata(core_data), .m_axis_tvalid(core_valid),
                   .m_axis_tready(core_ready));
-  reg hang = 0, drop = 0, repeat_beat = 0;
+  reg hang = 0, drop = 0, repeat_beat = 0, wobble = 0, stale = 0;
+  integer extra_after = -1;
   initial begin
     hang = $test$plusargs("hang");
     drop = $test$plusargs("drop");
     repeat_beat = $test$plusargs("repeat");
+    wobble = $test$plusargs("wobble");
+    stale = $test$plusargs("stale");
+    if (!$value$plusargs("extra=%d", extra_after)) extra_after = -1;
   end
   reg [15:0] beats = 0;  // beats the core handed over
   always @(posedge clk) if (rst) beats <= 0; else if (core_valid && core_ready) beats <= beats + 1;
   wire dropping = drop && beats == 40;
-  reg again = 0;
+  reg again = 0, extra_done = 0, waited = 0, rst_before = 0;
   reg [{ow}:0] held = 0;
-  always @(posedge clk)
+  always @(posedge clk) begin
+    rst_before <= rst;
+    if (core_valid && core_ready) held <= core_data;
+    if (core_valid && beats == 1) waited <= 1;
     if (rst) again <= 0;
     else if (again) begin if (m_axis_tready) again <= 0; end
-    else if (repeat_beat && core_valid && core_ready && beats == 40) begin again <= 1; held <= core_data; end
-  assign m_axis_tvalid = !hang && (again || (core_valid && !dropping));
-  assign core_ready = !hang && ((m_axis_tready && !again) || dropping);
-  assign m_axis_tdata = again ? held : core_data;
+    else if (repeat_beat && core_valid && core_ready && beats == 40) again <= 1;
+    else if (extra_after >= 0 && !extra_done && !core_valid && beats == extra_after) begin
+      again <= 1;
+      extra_done <= 1;
+    end
+  end
+  wire holding = wobble && beats == 1 && !waited;
+  wire replay = stale && rst_before && !rst;
+  assign m_axis_tvalid = !hang && (again || replay || (core_valid && !dropping && !holding));
+  assign core_ready = !hang && ((m_axis_tready && !again && !replay && !holding) || dropping);
+  assign m_axis_tdata = (again || replay) ? held : core_data;
 endmodule
 """
 
@@ -211,8 +230,8 @@ def misbehaving(tiny, tmp_path_factory):
     return bad
 
 
-def _run_wrapped(out, *plusargs, samples=100) -> dict:
-    return run_bulk(out, build_vectors(out, samples, 1), samples, plusargs=plusargs)
+def _run_wrapped(out, *plusargs, samples=100, **options) -> dict:
+    return run_bulk(out, build_vectors(out, samples, 1), samples, plusargs=plusargs, **options)
 
 
 def test_the_wrapper_alone_passes(misbehaving):
@@ -240,6 +259,66 @@ def test_a_repeated_beat_is_an_extra_output(misbehaving):
     assert "1 unexpected extra outputs" in res["failures"]
 
 
+def test_an_extra_beat_after_the_last_sample_is_caught(misbehaving):
+    res = _run_wrapped(misbehaving, "+extra=100")
+    assert (res["outputs"], res["missing_outputs"], res["extra_outputs"], res["mismatches"]) == (101, 0, 1, 0)
+    assert res["failures"] == ["1 unexpected extra outputs"] and not res["passed"]
+
+
+def test_a_latency_that_varies_is_caught(misbehaving):
+    res = _run_wrapped(misbehaving, "+wobble")
+    latency = json.loads((misbehaving / "manifest.json").read_text())["latency_cycles"]
+    assert (res["latency_min"], res["latency_max"]) == (latency, latency + 1) and res["mismatches"] == 0
+    assert f"latency varies in the clean phase: {latency}..{latency + 1} cycles" in res["failures"]
+
+
+@pytest.mark.parametrize("ready", ["bursts", "alternate", "on-valid"])
+def test_adversarial_backpressure_loses_and_duplicates_nothing(tiny, tmp_path, ready):
+    out = _copy(tiny[2], tmp_path)
+    r = _bulk(out, "--samples", TB_SAMPLES, "--jobs", 1, "--ready", ready, "--backpressure", 0.5)
+    assert r.returncode == 0, r.stderr
+    res = _result(out)
+    assert (res["outputs"], res["missing_outputs"], res["extra_outputs"], res["mismatches"]) == (TB_SAMPLES, 0, 0, 0)
+    assert res["ready"] == ready and res["stalled_cycles"] > 50
+
+
+@pytest.mark.parametrize("reuse", [1, 2])
+def test_a_reset_mid_stream_drops_the_samples_in_flight_and_recovers(tiny, misbehaving, reuse):
+    out = misbehaving if reuse == 1 else tiny[2]
+    res = (_run_wrapped(out, samples=TB_SAMPLES, reset_at=150, backpressure=0.5) if reuse == 1 else
+           run_bulk(out, build_vectors(out, TB_SAMPLES, 1), TB_SAMPLES, reset_at=150, backpressure=0.5))
+    assert res["passed"], res["failures"]
+    assert res["dropped_in_reset"] > 0 and res["valid_after_reset"] == 0 and res["mismatches"] == 0
+    assert res["outputs"] + res["dropped_in_reset"] == TB_SAMPLES and res["missing_outputs"] == 0
+
+
+def test_a_stale_beat_after_a_reset_is_caught(misbehaving):
+    res = _run_wrapped(misbehaving, "+stale", samples=TB_SAMPLES, reset_at=150)
+    assert res["valid_after_reset"] > 0 and not res["passed"]
+    assert any("partial or stale beat" in f for f in res["failures"])
+
+
+def test_x_on_the_output_while_valid_is_caught_in_icarus(tiny, tmp_path):
+    """A 4-state simulator shows X: the core's data on beat 5 replaced by X bits."""
+    need("icarus")
+    bad = _copy(tiny[1], tmp_path, "xz")
+    manifest = json.loads((bad / "manifest.json").read_text())
+    top = bad / "rtl" / "hwgen_top.v"
+    top.write_text(top.read_text().replace("module hwgen_top(", "module hwgen_core(", 1))
+    ow = manifest["ports"]["output"]["width"] - 1
+    wrapper = WRAPPER.format(iw=manifest["ports"]["input"]["width"] - 1, ow=ow).replace(
+        "assign m_axis_tdata = (again || replay) ? held : core_data;",
+        f"assign m_axis_tdata = beats == 5 ? {{{ow + 1}{{1'bx}}}} : core_data;")
+    (bad / "rtl" / "wrapper.v").write_text(wrapper)
+    manifest["rtl"].append("rtl/wrapper.v")
+    (bad / "manifest.json").write_text(json.dumps(manifest))
+    r = cli("sim", bad, "--simulator", "icarus", "--samples", 40)
+    one_line_error(r, 1, "sample 5", "got None")
+    res = json.loads((bad / "sim" / "icarus" / "result.json").read_text())
+    first = res["first_mismatches"][0]
+    assert res["mismatches"] == 1 and (first["sample"], first["got"]) == (5, None)
+
+
 # --- bad input: exit 2, one line -----------------------------------------------------------
 
 @pytest.mark.parametrize("args,needle", [
@@ -247,6 +326,8 @@ def test_a_repeated_beat_is_an_extra_output(misbehaving):
     (["--samples", "-5"], "--samples must be >= 1"),
     (["--simulator", "icarus"], "Verilator only"),
     (["--gap", "1.5"], "--gap must be in [0, 1)"),
+    (["--reset-at", "0"], "--reset-at must be a cycle >= 1"),
+    (["--ready", "sometimes"], "'sometimes' is not one of"),
 ])
 def test_bad_arguments_exit_2_with_one_line(tiny, args, needle):
     one_line_error(_bulk(tiny[2], *args), 2, needle)
@@ -254,6 +335,7 @@ def test_bad_arguments_exit_2_with_one_line(tiny, args, needle):
 
 def test_jobs_without_bulk_and_a_folder_that_is_not_a_build_exit_2(tiny, tmp_path):
     one_line_error(cli("sim", tiny[2], "--jobs", 2), 2, "--bulk")
+    one_line_error(cli("sim", tiny[2], "--ready", "bursts"), 2, "--bulk")
     one_line_error(_bulk(tmp_path), 2, "not a hwgen build folder")
 
 
