@@ -14,8 +14,8 @@ Icarus on the Verilog. The Verilog runs are batched: the self-checking testbench
 run of 50 cases costs one Verilator compile, not 50.
 
 A case on which a simulator disagrees is shrunk (:func:`shrink`): layers are removed one at a
-time and samples cut while the disagreement stays, and the smallest case is written to the
-cases folder (``tests/fuzz_cases/`` in this repository), where the test suite runs it.
+time and samples cut while the disagreement stays, then the test vectors are cut to the one
+input that fails, and the smallest case is written to the cases folder (``tests/fuzz_cases/`` in this repository), where the test suite runs it.
 
 :data:`PLANTED_BUGS` are deliberate hardware bugs behind the test-only environment variable
 :data:`PLANT_ENV` (``hwgen fuzz --plant-bug NAME``): the proof that the fuzzer finds and
@@ -78,7 +78,8 @@ def random_case(rng: np.random.Generator) -> dict:
     """A random case: ``{"input": {"features", "type"}, "layers": [...], "samples", "seed"}``.
 
     Layers act on the previous layer's output; ``{"op": "add", "with": j}`` adds the output
-    of layer ``j`` (-1: the graph input), which has the same width."""
+    of layer ``j`` (-1: the graph input), which has the same width. The test vectors are
+    ``samples`` random ones from ``seed``, or, in a shrunk case, the raw ``inputs`` given."""
     n = int(rng.integers(1, 9))
     case = {"input": {"features": n, "type": _type(rng, 12)}, "layers": [], "samples": SAMPLES,
             "seed": int(rng.integers(0, 2**31))}
@@ -198,7 +199,7 @@ def _build_and_simulate(args) -> dict:
     try:
         graph = graph_of(case)
         manifest = build(graph, folder, top_name=name, tb_samples=case["samples"], seed=case["seed"],
-                         use_cache=False)
+                         use_cache=False, inputs=case.get("inputs"))
     except HwgenError as e:
         return {"name": name, "folder": str(folder), "refused": str(e).splitlines()[0]}
     failures = {}
@@ -208,6 +209,8 @@ def _build_and_simulate(args) -> dict:
         r = run_amaranth(Top(graph, manifest["adder_levels_per_stage"]), x, y, manifest["ports"],
                          latency_hint=manifest["latency_cycles"], ii_hint=manifest["initiation_interval"])
         reasons = list(r["failures"])
+        if r["first_mismatches"]:
+            reasons.append(f"first failing sample {r['first_mismatches'][0]['sample']}")
         if r["latency_min"] != manifest["latency_cycles"] or r["latency_max"] != manifest["latency_cycles"]:
             reasons.append(f"latency {r['latency_min']}..{r['latency_max']} != manifest {manifest['latency_cycles']}")
         if r["ii_max"] not in (None, manifest["initiation_interval"]):
@@ -326,9 +329,21 @@ def _without(case: dict, i: int) -> dict | None:
     return dict(case, layers=layers) if layers else None
 
 
+def _failing_input(record: dict) -> list | None:
+    """The raw input of the first failing sample of a checked case, if a failure names it."""
+    import re
+    for why in record["failures"].values():
+        m = re.search(r"sample (\d+)", why)
+        if m:
+            x = np.load(Path(record["folder"]) / "tb" / "inputs.npy", allow_pickle=True)
+            return [[int(v) for v in x[int(m.group(1))]]]
+    return None
+
+
 def shrink(case: dict, simulators, work: Path, say=None) -> tuple[dict, dict]:
-    """The smallest case found that still fails (removing layers, then samples), and its
-    failures. ``simulators`` should be the ones that failed, cheapest first."""
+    """The smallest case found that still fails (removing layers, then samples, then down to
+    the one input that fails), and its failures. ``simulators`` should be the ones that
+    failed, cheapest first."""
     say = say or (lambda msg: None)
     (record,) = check([case], Path(work) / "shrink", simulators)
     if "refused" in record or not record["failures"]:
@@ -351,6 +366,14 @@ def shrink(case: dict, simulators, work: Path, say=None) -> tuple[dict, dict]:
                 case, failures, progress = cand, r["failures"], True
                 say(f"shrunk to {len(case['layers'])} layers, {case['samples']} samples")
                 break
+    if "inputs" not in case:                  # the folder of the last check is not this case's
+        (record,) = check([case], Path(work) / "shrink", simulators)
+        inputs = _failing_input(record) if record.get("failures") else None
+    if "inputs" not in case and inputs is not None:
+        (r,) = check([dict(case, inputs=inputs, samples=len(inputs))], Path(work) / "shrink", simulators)
+        if "refused" not in r and r["failures"]:
+            case, failures = dict(case, inputs=inputs, samples=len(inputs)), r["failures"]
+            say("shrunk to the one failing input")
     return case, failures
 
 

@@ -61,6 +61,7 @@ def test_a_planted_bug_is_caught_and_shrunk_to_at_most_three_nodes(tmp_path, mon
     assert s["failed"] and s["planted_bug"] == "rnd-conv-as-rnd"
     for f in s["failed"]:
         assert f["nodes"] <= min(3, f["original_nodes"])
+        assert len(f["shrunk"]["inputs"]) == 1              # down to the one input that fails
         assert any("RND_CONV" in layer.get("type", "") for layer in f["shrunk"]["layers"])
     saved = [json.loads(Path(f["file"]).read_text()) for f in s["failed"]]
     assert all(r["planted_bug"] == "rnd-conv-as-rnd" for r in saved)

@@ -49,6 +49,15 @@ def test_vectors(graph: Graph, n: int, seed: int) -> tuple[np.ndarray, np.ndarra
     return x.reshape(n, -1), golden.run_all(graph, x)[0].reshape(n, -1)
 
 
+def given_vectors(graph: Graph, inputs) -> tuple[np.ndarray, np.ndarray]:
+    """``inputs`` (raw integers) checked against the input type, and their golden outputs."""
+    t = graph.types[graph.inputs[0]]
+    x = np.asarray(inputs, dtype=np.int64).reshape((-1,) + t.shape)
+    if not len(x) or x.min() < t.ftype.min_raw or x.max() > t.ftype.max_raw:
+        raise HwgenError(f"test inputs must be 1 or more vectors of raw {t.ftype} values")
+    return x.reshape(len(x), -1), golden.run_all(graph, x)[0].reshape(len(x), -1)
+
+
 def hex_lines(rows: np.ndarray, width: int, elem_width: int) -> str:
     digits = -(-width // 4)
     mask = (1 << elem_width) - 1
@@ -85,8 +94,12 @@ def layer_table(graph: Graph, stages: list[StagePlan]) -> list[dict]:
 
 def build(graph: Graph, out_dir, top_name: str = "hwgen_top", tb_samples: int = 10000,
           seed: int = 0, clock_mhz: float = 200.0, adder_levels: int = DEFAULT_ADDER_LEVELS,
-          source_files: dict[str, bytes] | None = None, progress=None, use_cache: bool = True) -> dict:
+          source_files: dict[str, bytes] | None = None, progress=None, use_cache: bool = True,
+          inputs=None) -> dict:
     """Write a complete build folder for ``graph``; return the manifest.
+
+    ``inputs``: the test vectors' raw inputs (``[n, *input shape]`` integers in the input
+    type's range) instead of ``tb_samples`` random ones.
 
     With ``source_files`` (the files the graph was imported from, as ``hwgen build`` passes
     them) and ``use_cache``, the Verilog is looked up in and stored to :mod:`hwgen.cache`."""
@@ -106,8 +119,12 @@ def build(graph: Graph, out_dir, top_name: str = "hwgen_top", tb_samples: int = 
     os.chmod(tmp, 0o755)  # mkdtemp makes a private folder; a build folder is an ordinary one
     try:
         files = rtl_files(graph, stages, top_name, adder_levels, cache_key, tmp / "logs" / "yosys.log", say)
-        say(f"computing {tb_samples} test vectors with the golden model")
-        x, y = test_vectors(graph, tb_samples, seed)
+        if inputs is not None:
+            x, y = given_vectors(graph, inputs)
+            tb_samples = len(x)
+        else:
+            say(f"computing {tb_samples} test vectors with the golden model")
+            x, y = test_vectors(graph, tb_samples, seed)
         manifest = _manifest(graph, stages, sched, top_name, clock_mhz, adder_levels, tb_samples, seed, files)
         (tmp / "rtl").mkdir()
         for name, text in files.items():
