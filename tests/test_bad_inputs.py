@@ -150,22 +150,17 @@ def test_odd_names_build_into_plain_verilog_names(good, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
 
 
-def test_a_config_naming_a_layer_the_model_lacks(good, tmp_path):
+@pytest.mark.parametrize("config,needles", [
+    ("layers:\n  no_such_layer:\n    reuse_factor: 2\n", ["no_such_layer"]),            # a missing layer
+    ("model:\n  reuse_factor: 4\n  strategy: cmvm\n", ["cmvm", "reuse factor"]),      # conflicting keys
+], ids=["missing_layer", "cmvm_with_reuse_4"])
+def test_a_bad_config_is_one_line_exit_2_and_writes_nothing(good, tmp_path, config, needles):
     path = tmp_path / "m.onnx"
     onnx.save(good, path)
     cfg = tmp_path / "c.yml"
-    cfg.write_text("layers:\n  no_such_layer:\n    reuse_factor: 2\n")
-    line = one_line_error(cli("build", path, "-o", tmp_path / "out", "--config", cfg), 2)
-    assert "no_such_layer" in line and not (tmp_path / "out").exists()
-
-
-def test_conflicting_strategy_and_reuse(good, tmp_path):
-    path = tmp_path / "m.onnx"
-    onnx.save(good, path)
-    cfg = tmp_path / "c.yml"
-    cfg.write_text("model:\n  reuse_factor: 4\n  strategy: cmvm\n")
-    line = one_line_error(cli("build", path, "-o", tmp_path / "out", "--config", cfg), 2)
-    assert "cmvm" in line and "reuse factor" in line and not (tmp_path / "out").exists()
+    cfg.write_text(config)
+    line = one_line_error(cli("build", path, "-o", tmp_path / "out", "--config", cfg), 2, *needles)
+    assert not (tmp_path / "out").exists(), line
 
 
 def test_a_full_disk_mid_build_is_one_line_and_leaves_the_old_build(good, tmp_path, monkeypatch):
