@@ -140,6 +140,7 @@ def test_cmvm_hardware_matches_golden_with_backpressure(levels, in_type, w_bits)
     top, r = amaranth_check(g, adder_levels=levels)
     assert r["passed"], r["failures"]
     assert r["latency_min"] == r["latency_max"] == top.latency
+    assert r["ii_min"] == r["ii_max"] == 1            # the output FIFO has a slot for every sample in flight
 
 
 def test_both_strategies_match_golden_on_the_same_network():

@@ -15,14 +15,20 @@ input lanes, the registered operand muxes, a second product register) and ``tree
 
 A multiplier-free layer (``cmvm``: a :class:`~hwgen.cmvm.Solution`, reuse factor 1 only) has
 no products: its adder graph (:func:`adder_graph`) takes the input lanes directly, with a
-register every ``adder_levels`` adder levels, then the biased sum register and the output
-register: latency ``cmvm_regs + 1``."""
+register every ``adder_levels`` adder levels, then the biased sum register, and the fused
+elementwise ops write an output FIFO: latency ``cmvm_regs + 1``. That pipeline runs freely,
+with no enable (its registers are thousands of flip-flops; one enable net to all of them was
+the hardest net to route); the FIFO has a slot for every sample in flight
+(:func:`cmvm_fifo_depth`) and the stage takes a sample only while one is free, so
+backpressure fills the FIFO instead of stalling the pipeline, and the stage's input ready is
+a register compare, with no combinational path from its output ready."""
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import stream, wiring
+from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from ..cmvm import Solution, range_width
@@ -70,23 +76,35 @@ def mux_tree(words: list, index):
 
 
 def load_output(m: Module, en, o, valid, lanes: list, t: FixedType) -> None:
-    """The output register of a stage: while ``en``, take ``valid`` and, if set, the lanes."""
+    """The output register of a stage: while ``en``, take ``valid`` and, if set, the lanes
+    (into a register without reset, like every data register: see :func:`register`)."""
+    data = Signal(len(o.payload), name="o_data", reset_less=True)
+    m.d.comb += o.payload.eq(data)
     with m.If(en):
         m.d.sync += o.valid.eq(valid)
         with m.If(valid):
-            m.d.sync += o.payload.eq(pack(lanes, t))
+            m.d.sync += data.eq(pack(lanes, t))
 
 
-def register(m: Module, en, values: list, name: str) -> list:
-    """Register ``values`` (loaded while ``en``) in one wide signal; return its typed slices.
+def register(m: Module, en, values: list, name: str, *, control: bool) -> list:
+    """Register ``values`` (loaded while ``en``; every cycle if ``en`` is None) in one wide
+    signal; return its typed slices.
+
+    ``control``: the register holds valid bits or phases, which ``rst`` clears; data registers
+    (``control=False``) have no reset, since a valid bit qualifies every datum. A reset on
+    every data flip-flop was one net of 21,000 loads in the multiplier-free jet-tagging MLP,
+    which nextpnr routes through the fabric.
 
     One signal per group rather than per value keeps elaboration time down: Amaranth's
     netlist cost grows with the number of assigned signals, and a Dense layer has thousands."""
     if not values:
         return []
-    reg = Signal(sum(len(v) for v in values), name=name)
-    with m.If(en):
+    reg = Signal(sum(len(v) for v in values), name=name, reset_less=not control)
+    if en is None:
         m.d.sync += reg.eq(Cat(*values))
+    else:
+        with m.If(en):
+            m.d.sync += reg.eq(Cat(*values))
     return _slices(reg, values)
 
 
@@ -151,8 +169,15 @@ class DenseStage(wiring.Component):
         m.d.comb += en.eq(~self.o.valid | self.o.ready)
         x = unpack(self.i.payload, self.n_in, self.in_type)
         if self.cmvm is not None:
-            m.d.comb += self.i.ready.eq(en)
-            sums, (valid,) = adder_graph(m, en, self.cmvm, x, self.in_type, self.adder_levels, [self.i.valid])
+            # Free-running: no enable on the adder graph's thousands of registers (one net
+            # that nextpnr cannot place well). Backpressure is taken by an output FIFO with a
+            # slot for every sample in flight: a sample is taken only while one is free.
+            depth = cmvm_fifo_depth(self.cmvm, self.adder_levels)
+            in_flight = Signal(range(depth + 1), name="in_flight")
+            take, give = self.i.valid & self.i.ready, self.o.valid & self.o.ready
+            m.d.comb += self.i.ready.eq(in_flight != depth)
+            m.d.sync += in_flight.eq(in_flight + take - give)
+            sums, (valid,) = adder_graph(m, None, self.cmvm, x, self.in_type, self.adder_levels, [take])
             results = []
             for j, term in enumerate(sums):
                 start = self._start(j)
@@ -162,9 +187,11 @@ class DenseStage(wiring.Component):
                 v, shift, sign = term
                 v = align(v, shift + self.sum_frac_shift)
                 results.append(start + v if sign > 0 else start - v)
-            results = register(m, en, results, "sum")
-            done = register(m, en, [valid], "done")[0]
-            load_output(m, en, self.o, done, self.post(results), self.out_type)
+            results = register(m, None, results, "sum", control=False)
+            done = register(m, None, [valid], "done", control=True)[0]
+            m.submodules.out_fifo = fifo = SyncFIFO(width=len(self.o.payload), depth=depth)
+            m.d.comb += [fifo.w_en.eq(done), fifo.w_data.eq(pack(self.post(results), self.out_type)),
+                         self.o.valid.eq(fifo.r_rdy), self.o.payload.eq(fifo.r_data), fifo.r_en.eq(self.o.ready)]
             return m
 
         # The input beat is taken in phase 0 (so the upstream register is free again at
@@ -182,8 +209,8 @@ class DenseStage(wiring.Component):
         if R > 1:
             with m.If(en & issue):
                 m.d.sync += [phase.eq(Mux(last_phase, 0, phase + 1)), first_phase.eq(last_phase)]
-            held = register(m, self.i.ready & self.i.valid, x, "held")
-            sel_phase, *tags = register(m, en, [phase, *tags], "tag_hold")
+            held = register(m, self.i.ready & self.i.valid, x, "held", control=False)
+            sel_phase, *tags = register(m, en, [phase, *tags], "tag_hold", control=True)
 
         # Products of this phase, registered. With R > 1 the operands are selected by phase
         # and registered first, so that no cycle holds both a mux tree and a multiplier
@@ -197,8 +224,8 @@ class DenseStage(wiring.Component):
         if R > 1:
             for g in range(groups):
                 lanes[g] = register(m, en, [select(held, [((p + g) % R) * B + b for p in range(R)], sel_phase,
-                                                   self.in_type) for b in range(B)], f"xsel{g}")
-            tags = register(m, en, tags, "tag_sel")
+                                                   self.in_type) for b in range(B)], f"xsel{g}", control=False)
+            tags = register(m, en, tags, "tag_sel", control=True)
         products = []  # products[j] = list of registered product signals for output j
         for j in range(self.n_out):
             g = j * groups // self.n_out
@@ -210,17 +237,18 @@ class DenseStage(wiring.Component):
             if R == 1:
                 row = [x[b] * ws[0] for b, ws in terms]
             else:
-                weights = register(m, en, [select_const(ws, sel_phase) for _, ws in terms], f"w{j}")
+                weights = register(m, en, [select_const(ws, sel_phase) for _, ws in terms], f"w{j}",
+                                   control=False)
                 row = [lanes[g][b] * w for (b, _), w in zip(terms, weights)]
-            products.append(register(m, en, row, f"p{j}"))
-        tags = register(m, en, tags, "tag")
+            products.append(register(m, en, row, f"p{j}", control=False))
+        tags = register(m, en, tags, "tag", control=True)
         if R > 1:
             # A second product register: a hard multiplier (ECP5 MULT18X18D, as Yosys maps
             # it) has no register of its own, so its input and output routes and its delay
             # shared one cycle (84 MHz on the jet MLP at R = 16); now the route from the
             # multiplier to the adder tree has a cycle of its own.
-            products = [register(m, en, row, f"q{j}") for j, row in enumerate(products)]
-            tags = register(m, en, tags, "tag_q")
+            products = [register(m, en, row, f"q{j}", control=False) for j, row in enumerate(products)]
+            tags = register(m, en, tags, "tag_q", control=True)
 
         # Adder trees, a register after every `adder_levels` levels (except the last group).
         sums = []
@@ -233,15 +261,15 @@ class DenseStage(wiring.Component):
                 level_vals = pair_level(level_vals, lambda a, b: a + b)
                 level += 1
                 if level % self.adder_levels == 0 and stage < n_regs:
-                    level_vals = register(m, en, level_vals, f"t{j}_{stage}")
+                    level_vals = register(m, en, level_vals, f"t{j}_{stage}", control=False)
                     stage += 1
             # Pad with registers so every output sees the same pipeline depth.
             while stage < n_regs:
-                level_vals = register(m, en, level_vals, f"t{j}_{stage}_pad")
+                level_vals = register(m, en, level_vals, f"t{j}_{stage}_pad", control=False)
                 stage += 1
             sums.append(level_vals[0])
         for stage in range(n_regs):
-            tags = register(m, en, tags, f"tag{stage}")
+            tags = register(m, en, tags, f"tag{stage}", control=True)
         valid, first, last = tags
 
         # Accumulate over phases into a register; one cycle later the fused elementwise ops
@@ -255,13 +283,13 @@ class DenseStage(wiring.Component):
             if R == 1:
                 results.append(partial + start)
             else:
-                acc = Signal(shape_of(self.acc_type), name=f"acc{j}")
+                acc = Signal(shape_of(self.acc_type), name=f"acc{j}", reset_less=True)
                 with m.If(en & valid):
                     m.d.sync += acc.eq(Mux(first, start, acc) + partial)
                 results.append(acc)
         if R == 1:
-            results = register(m, en, results, "sum")
-        done = register(m, en, [valid & last], "done")[0]
+            results = register(m, en, results, "sum", control=False)
+        done = register(m, en, [valid & last], "done", control=True)[0]
         load_output(m, en, self.o, done, self.post(results), self.out_type)
         return m
 
@@ -275,6 +303,13 @@ class DenseStage(wiring.Component):
 def cmvm_regs(sol: Solution, adder_levels: int) -> int:
     """Registers :func:`adder_graph` puts between the inputs and the column sums."""
     return sol.pipeline(adder_levels)[2]
+
+
+def cmvm_fifo_depth(sol: Solution, adder_levels: int) -> int:
+    """Slots of a multiplier-free stage's output FIFO: one per sample that can be in flight
+    between its input handshake and the read of its output (the stage's latency, plus the
+    sample being read), plus one so that a full-rate stream never waits for a slot."""
+    return cmvm_regs(sol, adder_levels) + 3
 
 
 def adder_graph(m: Module, en, sol: Solution, x: list, in_type: FixedType, adder_levels: int,
@@ -307,9 +342,9 @@ def adder_graph(m: Module, en, sol: Solution, x: list, in_type: FixedType, adder
                 value[sol.n_in + k] = v
         if stage < n_regs:
             live = sorted(s for s in value if stage_of[s] <= stage < last_use[s])
-            for s, v in zip(live, register(m, en, [value[s] for s in live], f"c{stage}")):
+            for s, v in zip(live, register(m, en, [value[s] for s in live], f"c{stage}", control=False)):
                 value[s] = v
-            tags = register(m, en, tags, f"tag_c{stage}")
+            tags = register(m, en, tags, f"tag_c{stage}", control=True)
     outs = [None if t is None else (value[t[0]], t[1], t[2]) for t in sol.outputs]
     return outs, tags
 

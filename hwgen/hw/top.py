@@ -357,7 +357,7 @@ class Top(wiring.Component):
         through while the reader takes it; one that the reader refuses is held here (the
         stage then stalls for as long as the buffer is full). Returns the reader-side
         (valid, payload, ready)."""
-        held = Signal(len(payload), name=f"{name}_data")
+        held = Signal(len(payload), name=f"{name}_data", reset_less=True)
         full = Signal(name=f"{name}_full")
         o_valid, o_ready = Signal(name=f"{name}_valid"), Signal(name=f"{name}_ready")
         o_payload = Signal(len(payload), name=f"{name}_payload")
