@@ -317,7 +317,12 @@ class Top(wiring.Component):
         # Every stream: its source (valid, payload, ready) and its readers' input ports.
         sources = {self.graph.inputs[0]: (self.s_axis_tvalid & free, self.s_axis_tdata, in_ready)}
         for k, (st, c) in enumerate(zip(self.stages, comps)):
-            sources[st.output] = self._skid(m, c.o.valid, c.o.payload, c.o.ready, f"skid{k}")
+            if st.strategy == "cmvm":
+                # its output is a FIFO's read side, and its input ready a register compare:
+                # no ready ripples through it, so it needs no skid buffer
+                sources[st.output] = (c.o.valid, c.o.payload, c.o.ready)
+            else:
+                sources[st.output] = self._skid(m, c.o.valid, c.o.payload, c.o.ready, f"skid{k}")
         readers: dict[str, list] = {}
         for k, (st, c) in enumerate(zip(self.stages, comps)):
             ports = [c.i] if st.kind != "add" else [c.a, c.b]
