@@ -176,17 +176,25 @@ int main(int argc, char** argv) {
     VerilatedContext context;
     context.commandArgs(argc, argv);
     V{{ top }} top{&context};
+    // rst high for RESET_CYCLES edges with both streams idle; returns after how many of those
+    // edges the output was valid (none may be)
+    auto reset = [&top]() {
+        top.{{ in_valid }} = 0;
+        top.{{ out_ready }} = 0;
+        top.rst = 1;
+        uint64_t valid_edges = 0;
+        for (int i = 0; i < RESET_CYCLES; ++i) {
+            top.eval();
+            top.clk = 1;
+            top.eval();
+            top.clk = 0;
+            valid_edges += top.{{ out_valid }} ? 1 : 0;
+        }
+        top.rst = 0;
+        return valid_edges;
+    };
     top.clk = 0;
-    top.rst = 1;
-    top.{{ in_valid }} = 0;
-    top.{{ out_ready }} = 0;
-    for (int i = 0; i < RESET_CYCLES; ++i) {
-        top.eval();
-        top.clk = 1;
-        top.eval();
-        top.clk = 0;
-    }
-    top.rst = 0;
+    reset();
 
     uint64_t cycle = 0, sent = 0, received = 0, mismatches = 0, stalled_cycles = 0, idle_input_cycles = 0;
     uint64_t last_expected_cycle = 0, quiet = 0, burst = 0;
@@ -200,19 +208,9 @@ int main(int argc, char** argv) {
     int reported_count = 0;
     while (true) {
         if (reset_at != 0 && cycle == reset_at) {
-            // Reset with both streams idle; the beat on offer, if any, is offered again after.
-            top.{{ in_valid }} = 0;
-            top.{{ out_ready }} = 0;
-            top.rst = 1;
-            for (int i = 0; i < RESET_CYCLES; ++i) {
-                top.eval();
-                top.clk = 1;
-                top.eval();
-                top.clk = 0;
-                ++cycle;
-                if (top.{{ out_valid }}) ++valid_after_reset;
-            }
-            top.rst = 0;
+            // The beat on offer, if any, is offered again after the reset.
+            valid_after_reset += reset();
+            cycle += RESET_CYCLES;
             for (; received + dropped < sent; ++dropped) expected.next();
             quiet_since_reset = true;
             quiet = 0;
