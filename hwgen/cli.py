@@ -190,6 +190,10 @@ def predict(model, input_path, output_path, raw, config, input_precision):
 @click.option("-r", "--reuse-factor", type=int, help="Model-wide reuse factor R (II = R); config layers override it.")
 @click.option("--adder-levels", type=int,
               help="Adder-tree levels between pipeline registers (default 2): fewer = more latency, higher Fmax.")
+@click.option("--clock-mhz", type=float,
+              help="Clock target: multiplier-free layers get their pipeline registers where a delay model "
+                   "of the adders says the next one would miss it (instead of every --adder-levels levels); "
+                   "recorded as hwgen synth's target (default 200).")
 @click.option("--strategy", type=click.Choice(["auto", "multipliers", "cmvm"]),
               help="How dense layers multiply (default auto; config layers override it): cmvm = "
                    "multiplier-free shared adder graph (reuse factor 1 only), multipliers = a product per "
@@ -201,7 +205,7 @@ def predict(model, input_path, output_path, raw, config, input_precision):
               help="Elaborate the Verilog even if an identical build is in the cache (see README).")
 @_config_opt
 @_inprec_opt
-def build(model, out, reuse_factor, adder_levels, strategy, top, tb_samples, seed, no_cache, config,
+def build(model, out, reuse_factor, adder_levels, clock_mhz, strategy, top, tb_samples, seed, no_cache, config,
           input_precision):
     """Compile MODEL to Verilog, manifest, README and testbench in folder OUT."""
     from .hw.emit import check_top_name
@@ -213,7 +217,8 @@ def build(model, out, reuse_factor, adder_levels, strategy, top, tb_samples, see
     build_folder(out)
     from .flow import build_model
     m = build_model(model, out, config, input_precision, reuse_factor, adder_levels, top, tb_samples,
-                    seed, progress=_progress, use_cache=not no_cache, strategy=strategy)
+                    seed, progress=_progress, use_cache=not no_cache, strategy=strategy,
+                    clock_mhz=clock_mhz)
     before, after = m["outside_hardware"]["before"], m["outside_hardware"]["after"]
     # The input quantizer alone is no float step worth a line; float ops around it are.
     outside = [f"{k}: {v}" for k, v in (("before", before if before and " -> " in before else None),

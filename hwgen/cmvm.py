@@ -21,7 +21,8 @@ narrowest width each adder needs. :func:`evaluate` computes the graph in NumPy, 
 is checked against ``x @ W`` directly (:func:`check`).
 
 The graph only ever adds: the golden model (``x @ W``) does not change, and the hardware
-(:mod:`hwgen.hw.stages`) pipelines it with a register every ``adder_levels`` adder levels."""
+(:mod:`hwgen.hw.stages`) pipelines it as :meth:`Solution.pipeline` places the registers: every
+``L`` adder levels, or by a delay model where a clock target is given (:class:`Pacing`)."""
 from __future__ import annotations
 
 import hashlib
@@ -44,6 +45,55 @@ class Adder:
     b: int
     shift: int
     sign: int
+
+
+@dataclass(frozen=True)
+class DelayModel:
+    """Delay of one adder on a target, for placing pipeline registers by a clock target:
+    ``net_ns`` (the route into it) + ``cell_ns`` (its first carry cell) + ``carry_ns`` per
+    further carry cell (a cell adds two bits), and ``overhead_ns`` per cycle (clock to out,
+    setup, clock skew)."""
+
+    name: str
+    net_ns: float
+    cell_ns: float
+    carry_ns: float
+    overhead_ns: float
+
+    def adder_ns(self, bits: int) -> float:
+        return self.net_ns + self.cell_ns + self.carry_ns * max(0, -(-bits // 2) - 1)
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "net_ns": self.net_ns, "cell_ns": self.cell_ns,
+                "carry_ns_per_2_bits": self.carry_ns, "overhead_ns": self.overhead_ns}
+
+
+#: ECP5 (speed grade 6) as nextpnr 0.11 times it, from routed multiplier-free builds
+ECP5_DELAYS = DelayModel("ECP5-6 (nextpnr 0.11)", net_ns=1.6, cell_ns=0.6, carry_ns=0.06, overhead_ns=0.9)
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """How often a multiplier-free pipeline registers: every ``levels`` adder levels, or,
+    with ``clock_mhz``, wherever the next adder would no longer fit the clock period by
+    ``model``."""
+
+    levels: int = 2
+    clock_mhz: float | None = None
+    model: DelayModel = ECP5_DELAYS
+
+    def budget(self) -> float:
+        if self.clock_mhz:
+            return 1000.0 / self.clock_mhz - self.model.overhead_ns
+        return float(self.levels)
+
+    def adder_cost(self, bits: int) -> float:
+        return self.model.adder_ns(bits) if self.clock_mhz else 1.0
+
+    def describe(self) -> str:
+        if self.clock_mhz:
+            return f"registers placed by the {self.model.name} delay model for {self.clock_mhz:g} MHz"
+        return f"a register every {self.levels} adder levels"
 
 
 @dataclass
@@ -70,16 +120,41 @@ class Solution:
             out.append((int((pos * in_lo + neg * in_hi).sum()), int((pos * in_hi + neg * in_lo).sum())))
         return out
 
-    def pipeline(self, adder_levels: int) -> tuple[list[int], list[int], int]:
-        """Where each signal lives when a register follows every ``adder_levels`` adder levels:
-        (the cycle each signal is computed in (inputs: 0), the last cycle that reads it, the
-        number of registers). Outputs are read in the last cycle."""
-        L = adder_levels
-        n_regs = max(0, -(-self.depth // L) - 1)
-        made = [0] * self.n_in + [(lv - 1) // L for lv in self.levels[self.n_in:]]
+    def pipeline(self, pacing: "Pacing | int", in_lo: int = 0, in_hi: int = 0) -> tuple[list[int], list[int], int]:
+        """Where each signal lives in the pipeline paced by ``pacing`` (a :class:`Pacing`, or
+        an int: adder levels per cycle), the inputs in ``[in_lo, in_hi]``: (the cycle each
+        signal is computed in (inputs: 0), the last cycle that reads it, the number of
+        registers). Outputs are read in the last cycle.
+
+        Every adder goes into the earliest cycle where it fits: after its operands, and
+        within the cycle's budget counting the adders before it in that cycle. With adder
+        levels ``L`` each adder costs 1 and a cycle holds ``L``, so an adder of level ``lv``
+        lands in cycle ``(lv - 1) // L``. With a clock target each adder costs its delay
+        (:meth:`DelayModel.adder_ns` of its carry-chain length) and a cycle holds the
+        clock period less the register overhead; the column's final add (its bias, in the
+        stage) is counted too, in a cycle of its own if it does not fit."""
+        pacing = pacing if isinstance(pacing, Pacing) else Pacing(levels=pacing)
+        n_in = self.n_in
+        widths = [range_width(*r) for r in self.ranges(in_lo, in_hi)] if pacing.clock_mhz else None
+        budget = pacing.budget()
+        made = [0] * n_in
+        at = [0.0] * n_in                     # when in its cycle a signal is ready
+        for k, ad in enumerate(self.adders):
+            cost = pacing.adder_cost(widths[n_in + k] - ad.shift if widths else 0)
+            cycle = max(made[ad.a], made[ad.b])
+            start = max(at[s] for s in (ad.a, ad.b) if made[s] == cycle)
+            if start > 0 and start + cost > budget:
+                cycle, start = cycle + 1, 0.0
+            made.append(cycle)
+            at.append(start + cost)
+        n_regs = 0
+        for t in self.outputs:
+            if t is not None:
+                final = at[t[0]] + pacing.adder_cost(widths[t[0]] + t[1] + 1 if widths else 0)
+                n_regs = max(n_regs, made[t[0]] + (1 if pacing.clock_mhz and final > budget and at[t[0]] > 0 else 0))
         last = list(made)
         for k, ad in enumerate(self.adders):
-            s = made[self.n_in + k]
+            s = made[n_in + k]
             last[ad.a] = max(last[ad.a], s)
             last[ad.b] = max(last[ad.b], s)
         for t in self.outputs:
@@ -87,9 +162,9 @@ class Solution:
                 last[t[0]] = n_regs
         return made, last, n_regs
 
-    def register_bits(self, in_lo: int, in_hi: int, adder_levels: int) -> int:
+    def register_bits(self, in_lo: int, in_hi: int, pacing: "Pacing | int") -> int:
         """Flip-flops of the pipeline registers: every value a later cycle reads."""
-        made, last, n_regs = self.pipeline(adder_levels)
+        made, last, n_regs = self.pipeline(pacing, in_lo, in_hi)
         widths = [range_width(*r) for r in self.ranges(in_lo, in_hi)]
         return sum(widths[s] * (last[s] - made[s]) for s in range(len(widths)) if last[s] > made[s])
 

@@ -15,7 +15,7 @@ from .graph import Graph
 SIMULATORS = ("verilator", "icarus", "amaranth")
 
 
-def _options(config_path, reuse_factor, adder_levels, strategy=None) -> Config:
+def _options(config_path, reuse_factor, adder_levels, strategy=None, clock_mhz=None) -> Config:
     cfg = load_config(config_path) if config_path else Config()
     if reuse_factor is not None:
         if reuse_factor < 1:
@@ -29,21 +29,26 @@ def _options(config_path, reuse_factor, adder_levels, strategy=None) -> Config:
         if strategy not in STRATEGIES:
             raise HwgenError(f"--strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
         cfg = dataclasses.replace(cfg, strategy=strategy)
+    if clock_mhz is not None:
+        if not clock_mhz > 0:
+            raise HwgenError(f"--clock-mhz must be a positive number, got {clock_mhz:g}")
+        cfg = dataclasses.replace(cfg, clock_mhz=float(clock_mhz))
     return cfg
 
 
 def build_model(model, out, config_path=None, input_precision=None, reuse_factor=None,
                 adder_levels=None, top="hwgen_top", tb_samples=10000, seed=0, progress=None,
-                use_cache=True, strategy=None) -> dict:
+                use_cache=True, strategy=None, clock_mhz=None) -> dict:
     """Import ``model`` (an .onnx path) and write the build folder ``out``; ``use_cache=False``
-    elaborates the Verilog even if :mod:`hwgen.cache` holds it."""
+    elaborates the Verilog even if :mod:`hwgen.cache` holds it; ``clock_mhz`` (or the
+    config's) places the multiplier-free layers' registers by a delay model."""
     from .hw.emit import build
 
-    cfg = _options(config_path, reuse_factor, adder_levels, strategy)
+    cfg = _options(config_path, reuse_factor, adder_levels, strategy, clock_mhz)
     graph = load(model, config=cfg, input_precision=input_precision)
     sources = {"model.onnx": Path(model).read_bytes(),
                "options.json": json.dumps({"input_precision": input_precision, "reuse_factor": reuse_factor,
-                                           "adder_levels": adder_levels, "strategy": strategy,
+                                           "adder_levels": adder_levels, "strategy": strategy, "clock_mhz": clock_mhz,
                                            "config": Path(config_path).name if config_path else None},
                                           sort_keys=True).encode()}
     if config_path:
@@ -62,14 +67,8 @@ def build_setup(out) -> tuple[Graph, Config]:
                          "use --simulator verilator or icarus")
     opts = json.loads((src / "options.json").read_text())
     cfg = _options(src / opts["config"] if opts.get("config") else None, opts.get("reuse_factor"),
-                   opts.get("adder_levels"), opts.get("strategy"))
+                   opts.get("adder_levels"), opts.get("strategy"), opts.get("clock_mhz"))
     return load(src / "model.onnx", config=cfg, input_precision=opts.get("input_precision")), cfg
-
-
-def graph_of_build(out) -> tuple[Graph, int]:
-    """The graph of a build folder (:func:`build_setup`) and its adder levels per stage."""
-    graph, cfg = build_setup(out)
-    return graph, cfg.adder_levels_per_stage
 
 
 def read_manifest(out) -> dict:
@@ -101,9 +100,10 @@ def elaborated_design(out, manifest: dict, say):
     from .hw.top import Top, plan_stages
     from .sim import result_dir
 
-    graph, levels = graph_of_build(out)
+    graph, cfg = build_setup(out)
+    levels, clock = cfg.adder_levels_per_stage, cfg.clock_mhz
     say("elaborating the design from source/ and comparing its Verilog with rtl/")
-    files = rtl_files(graph, plan_stages(graph, levels), manifest["top"], levels, None,
+    files = rtl_files(graph, plan_stages(graph, levels, clock), manifest["top"], levels, clock, None,
                       result_dir(out, "amaranth") / "yosys.log", say)
     rtl = Path(out) / "rtl"
     differ = sorted(f"rtl/{name}" for name, text in files.items()
@@ -115,7 +115,7 @@ def elaborated_design(out, manifest: dict, say):
             f"{', '.join(differ)} differ(s) from the Verilog of the design in source/, so the Amaranth "
             "simulation would not test the delivered files; rebuild, or simulate rtl/ as it is with "
             "--simulator verilator or icarus")
-    return Top(graph, levels)
+    return Top(graph, levels, clock)
 
 
 #: samples of ``hwgen sim --bulk`` without ``--samples``

@@ -103,6 +103,67 @@ def test_the_jet_mlp_solves_in_seconds():
     assert time.perf_counter() - t < 30      # the bench reports the figure; this is a sanity bound
 
 
+def _cycle_paths(sol, made, pacing, in_lo, in_hi):
+    """Recomputed from the placement alone: when in its cycle each signal settles (an
+    operand from an earlier cycle comes from a register, at 0) and each adder's cost."""
+    widths = [cmvm.range_width(*r) for r in sol.ranges(in_lo, in_hi)]
+    at = [0.0] * sol.n_in
+    costs = []
+    for k, ad in enumerate(sol.adders):
+        c = made[sol.n_in + k]
+        assert made[ad.a] <= c and made[ad.b] <= c          # never before an operand
+        cost = pacing.model.adder_ns(widths[sol.n_in + k] - ad.shift)
+        start = max([at[s] for s in (ad.a, ad.b) if made[s] == c], default=0.0)
+        at.append(start + cost)
+        costs.append(cost)
+    return at, costs
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_clock_target_places_registers_so_every_cycle_fits(seed):
+    rng = np.random.default_rng(seed)
+    bits = int(rng.integers(2, 9))
+    w = random_matrix(rng, bits, bool(seed % 2), 0.8, (int(rng.integers(4, 24)), int(rng.integers(3, 20))))
+    sol = cmvm._solve(w)
+    in_lo, in_hi = (-128, 127) if seed % 3 else (0, 255)
+    for L in (1, 2, 3):       # level pacing: a register after every L adder levels
+        made, _, n = sol.pipeline(L)
+        assert made[sol.n_in:] == [(lv - 1) // L for lv in sol.levels[sol.n_in:]]
+        assert n == max(0, -(-sol.depth // L) - 1)
+    regs = []
+    for mhz in (60, 120, 200, 300, 500):
+        pacing = cmvm.Pacing(clock_mhz=mhz)
+        made, last, n = sol.pipeline(pacing, in_lo, in_hi)
+        at, costs = _cycle_paths(sol, made, pacing, in_lo, in_hi)
+        budget = 1000 / mhz - pacing.model.overhead_ns
+        for k, ad in enumerate(sol.adders):
+            s = sol.n_in + k
+            # fits the period, unless the adder alone is longer than a period
+            assert at[s] <= budget + 1e-9 or at[s] == costs[k]
+            # and as early as it can be: one cycle earlier it would not fit
+            c = max(made[ad.a], made[ad.b])
+            if made[s] > c:
+                start = max(at[x] for x in (ad.a, ad.b) if made[x] == c)
+                assert start + costs[k] > budget
+        assert all(made[t[0]] <= n for t in sol.outputs if t is not None)
+        assert all(last[s] >= made[s] for s in range(len(made)))
+        regs.append(n)
+    assert regs == sorted(regs)                     # a faster clock never has fewer registers
+    assert regs[-1] >= sol.pipeline(1)[2]           # 500 MHz: one adder per cycle at most
+
+
+def test_clock_paced_hardware_matches_golden_with_backpressure():
+    g = built_mlp("fixed<8,3>", 6, seed=21)
+    latencies = []
+    for mhz in (80, 300):
+        top, r = amaranth_check(g, n=120, adder_levels=2, clock_mhz=mhz)
+        assert r["passed"], (mhz, r["failures"])
+        assert r["latency_min"] == r["latency_max"] == top.latency
+        assert r["ii_min"] == r["ii_max"] == 1
+        latencies.append(top.latency)
+    assert latencies[0] < latencies[1]               # a faster clock: more registers
+
+
 # --- hardware ------------------------------------------------------------------------------
 
 def with_strategy(g, strategy):
@@ -224,3 +285,34 @@ def test_solutions_are_cached_and_a_damaged_entry_is_solved_again(tmp_path, monk
     assert calls == [1] and again == first
     cmvm.check(again, w)
     assert cache.enabled()
+
+
+def test_build_clock_target_paces_the_graph_and_the_rebuilt_design_is_the_same(tmp_path):
+    import json
+
+    import onnx
+    from helpers import cli
+    from hwgen import examples
+    onnx_path = tmp_path / "m.onnx"
+    onnx.save(examples.mlp_qonnx(sizes=(10, 8, 4), seed=2), onnx_path)
+    lat = {}
+    for name, extra in (("lv", []), ("fast", ["--clock-mhz", "400"])):
+        r = cli("build", str(onnx_path), "-o", str(tmp_path / name), "--tb-samples", "60", *extra)
+        assert r.returncode == 0, r.stderr
+        m = json.loads((tmp_path / name / "manifest.json").read_text())
+        lat[name] = m["latency_cycles"]
+        p = m["pipelining"]
+        if extra:
+            assert p["clock_mhz"] == 400 and m["clock"]["target_mhz"] == 400
+            assert "400 MHz" in p["multiplier_free_layers"] and p["delay_model"]["net_ns"] > 0
+        else:
+            assert p["clock_mhz"] is None and m["clock"]["target_mhz"] == 200
+            assert p["multiplier_free_layers"] == "a register every 2 adder levels"
+    assert lat["fast"] > lat["lv"]
+    # the Amaranth simulation elaborates the design again from source/ with the same pacing
+    r = cli("sim", str(tmp_path / "fast"), "--simulator", "amaranth")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for bad in ("0", "-5"):
+        r = cli("build", str(onnx_path), "-o", str(tmp_path / "bad"), "--clock-mhz", bad)
+        assert r.returncode == 2 and "--clock-mhz must be a positive number" in r.stderr
+        assert "Traceback" not in r.stderr and not (tmp_path / "bad").exists()

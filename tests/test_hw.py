@@ -17,8 +17,8 @@ from hwgen.sim import run_amaranth
 from helpers import cli, need
 
 
-def amaranth_check(graph, n=200, seed=0, backpressure=0.3, gap=0.3, adder_levels=3):
-    top = Top(graph, adder_levels)
+def amaranth_check(graph, n=200, seed=0, backpressure=0.3, gap=0.3, adder_levels=3, clock_mhz=None):
+    top = Top(graph, adder_levels, clock_mhz)
     t = graph.types[graph.inputs[0]]
     rng = np.random.default_rng(seed)
     x = rng.integers(t.ftype.min_raw, t.ftype.max_raw + 1, size=(n,) + t.shape).reshape(n, -1)

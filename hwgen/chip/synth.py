@@ -133,7 +133,7 @@ def plan(out, target: str, device_name: str | None, policy: str = "auto"):
     manifest = read_manifest(out)
     dev = device(target, device_name)
     graph, cfg = build_setup(out)
-    stages = plan_stages(graph, cfg.adder_levels_per_stage)
+    stages = plan_stages(graph, cfg.adder_levels_per_stage, cfg.clock_mhz)
     layer_policy = {name: lc.multipliers for name, lc in cfg.layers.items() if lc.multipliers}
     est = est_mod.estimate(graph, stages, dev, _pins_bits(manifest), policy, layer_policy)
     return manifest, graph, stages, dev, est

@@ -5,7 +5,9 @@ model:
   precision: fixed<16,6>            # default for unquantized tensors
   input_precision: fixed<8,3>       # type of a float model input with no quantizer
   reuse_factor: 1
-  clock_mhz: 200                    # target clock, recorded in the manifest for synthesis
+  clock_mhz: 150                    # clock target: places multiplier-free layers' registers
+                                    # by a delay model (omitted: adder_levels_per_stage;
+                                    # synthesis then targets 200 MHz)
   adder_levels_per_stage: 2         # pipelining: adder-tree levels between registers
   strategy: auto                    # dense layers: auto | multipliers | cmvm (see below)
 layers:
@@ -60,12 +62,17 @@ class LayerConfig:
     strategy: str | None = None
 
 
+#: the clock target recorded for synthesis when a build gives none
+DEFAULT_CLOCK_MHZ = 200.0
+
+
 @dataclass(frozen=True)
 class Config:
     precision: FixedType | None = None
     input_precision: FixedType | None = None
     reuse_factor: int = 1
-    clock_mhz: float = 200.0
+    #: the clock target; given, it paces the multiplier-free layers (hwgen.cmvm.Pacing)
+    clock_mhz: float | None = None
     adder_levels_per_stage: int = 2
     strategy: str = "auto"
     layers: dict[str, LayerConfig] = field(default_factory=dict)

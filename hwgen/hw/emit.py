@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__, cache, golden, paths, tools
+from ..cmvm import Pacing
 from ..errors import HwgenError
+from ..frontend.config import DEFAULT_CLOCK_MHZ
 from ..graph import Graph, TensorType
 from . import ipfolder
 from .top import DEFAULT_ADDER_LEVELS, StagePlan, Top, identifier, plan_stages, schedule
@@ -93,13 +95,15 @@ def layer_table(graph: Graph, stages: list[StagePlan]) -> list[dict]:
 
 
 def build(graph: Graph, out_dir, top_name: str = "hwgen_top", tb_samples: int = 10000,
-          seed: int = 0, clock_mhz: float = 200.0, adder_levels: int = DEFAULT_ADDER_LEVELS,
+          seed: int = 0, clock_mhz: float | None = None, adder_levels: int = DEFAULT_ADDER_LEVELS,
           source_files: dict[str, bytes] | None = None, progress=None, use_cache: bool = True,
           inputs=None) -> dict:
     """Write a complete build folder for ``graph``; return the manifest.
 
     ``inputs``: the test vectors' raw inputs (``[n, *input shape]`` integers in the input
-    type's range) instead of ``tb_samples`` random ones.
+    type's range) instead of ``tb_samples`` random ones. ``clock_mhz``: the clock target,
+    which places the multiplier-free layers' registers by a delay model (None: every
+    ``adder_levels`` adder levels, and the manifest records the default target).
 
     With ``source_files`` (the files the graph was imported from, as ``hwgen build`` passes
     them) and ``use_cache``, the Verilog is looked up in and stored to :mod:`hwgen.cache`."""
@@ -107,18 +111,18 @@ def build(graph: Graph, out_dir, top_name: str = "hwgen_top", tb_samples: int = 
     check_top_name(top_name)
     out = paths.build_folder(out_dir)
     say("planning hardware")
-    stages = plan_stages(graph, adder_levels)
+    stages = plan_stages(graph, adder_levels, clock_mhz)
     sched = schedule(stages)
     cache_key = None
     if source_files is not None and use_cache and cache.enabled():
         # The digest of the loaded model covers weights kept in external data files too.
         cache_key = cache.key(sorted(source_files.items()), (graph.source or {}).get("sha256"),
-                              top_name, adder_levels, "verilog-modules")
+                              top_name, adder_levels, clock_mhz, "verilog-modules")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     os.chmod(tmp, 0o755)  # mkdtemp makes a private folder; a build folder is an ordinary one
     try:
-        files = rtl_files(graph, stages, top_name, adder_levels, cache_key, tmp / "logs" / "yosys.log", say)
+        files = rtl_files(graph, stages, top_name, adder_levels, clock_mhz, cache_key, tmp / "logs" / "yosys.log", say)
         if inputs is not None:
             x, y = given_vectors(graph, inputs)
             tb_samples = len(x)
@@ -161,7 +165,7 @@ def check_top_name(name: str) -> None:
 
 
 def rtl_files(graph: Graph, stages: list[StagePlan], top_name: str, adder_levels: int,
-              cache_key: str | None, log: Path, say) -> dict[str, str]:
+              clock_mhz: float | None, cache_key: str | None, log: Path, say) -> dict[str, str]:
     """``{file name: text}`` of the design's Verilog, one module per file in dependency
     order (from the cache when ``cache_key`` names an earlier identical build)."""
     cached = cache.get(cache_key, ".json") if cache_key else None
@@ -171,7 +175,7 @@ def rtl_files(graph: Graph, stages: list[StagePlan], top_name: str, adder_levels
     adders = sum(len(st.solution.adders) for st in stages if st.dense and st.solution)
     say(f"emitting Verilog ({len(stages)} stages, {_multipliers(graph, stages)} multipliers"
         + (f", {adders} constant adders)" if adders else ")"))
-    modules = elaborate(Top(graph, adder_levels), top_name, log, say)
+    modules = elaborate(Top(graph, adder_levels, clock_mhz), top_name, log, say)
     notes = module_notes(graph, stages, top_name)
     files = {f"{m.name}.v": _with_header(m, notes.get(m.name, "a part of another module")) for m in modules}
     if cache_key:
@@ -211,13 +215,14 @@ def _manifest(graph, stages, sched, top_name, clock_mhz, adder_levels, tb_sample
         "rtl": [f"rtl/{name}" for name in files],
         "filelist": "rtl/files.f",
         "rtl_sha256": {f"rtl/{name}": hashlib.sha256(text.encode()).hexdigest() for name, text in files.items()},
-        "clock": {"name": "clk", "reset": "rst (synchronous, active high)", "target_mhz": clock_mhz},
+        "clock": {"name": "clk", "reset": "rst (synchronous, active high)", "target_mhz": clock_mhz or DEFAULT_CLOCK_MHZ},
         "ports": {"input": port_info(tin, "s_axis_tdata"), "output": port_info(tout, "m_axis_tdata")},
         "input_shape": list(tin.shape), "input_type": str(tin.ftype),
         "output_shape": list(tout.shape), "output_type": str(tout.ftype),
         "latency_cycles": sched.latency,
         "initiation_interval": sched.ii,
         "adder_levels_per_stage": adder_levels,
+        "pipelining": _pipelining(stages, adder_levels, clock_mhz),
         "layers": layer_table(graph, stages),
         "skip_fifos": [{"stage": stages[k].name, "input": stages[k].inputs[j], "depth": depth}
                        for (k, j), depth in sorted(sched.fifos.items())],
@@ -231,6 +236,17 @@ def _manifest(graph, stages, sched, top_name, clock_mhz, adder_levels, tb_sample
                       "files": ["tb/inputs.npy", "tb/outputs.npy", "tb/inputs.hex", "tb/outputs.hex",
                                 "tb/tb_top.v"]},
     }
+
+
+def _pipelining(stages: list[StagePlan], adder_levels: int, clock_mhz: float | None) -> dict:
+    """How the stages place their pipeline registers (see ``adder_levels`` and
+    :class:`hwgen.cmvm.Pacing`)."""
+    pacing = Pacing(levels=adder_levels, clock_mhz=clock_mhz)
+    d = {"adder_trees": f"a register every {adder_levels} adder levels",
+         "multiplier_free_layers": pacing.describe(), "clock_mhz": clock_mhz}
+    if clock_mhz:
+        d["delay_model"] = pacing.model.as_dict()
+    return d
 
 
 def _layer_multipliers(graph: Graph, st: StagePlan) -> int:

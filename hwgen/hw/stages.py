@@ -15,7 +15,8 @@ input lanes, the registered operand muxes, a second product register) and ``tree
 
 A multiplier-free layer (``cmvm``: a :class:`~hwgen.cmvm.Solution`, reuse factor 1 only) has
 no products: its adder graph (:func:`adder_graph`) takes the input lanes directly, with a
-register every ``adder_levels`` adder levels, then the biased sum register, and the fused
+register every ``adder_levels`` adder levels (or, given a clock target, wherever a delay
+model says the next adder would miss it), then the biased sum register, and the fused
 elementwise ops write an output FIFO: latency ``cmvm_regs + 1``. That pipeline runs freely,
 with no enable (its registers are thousands of flip-flops; one enable net to all of them was
 the hardest net to route); the FIFO has a slot for every sample in flight
@@ -31,7 +32,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
-from ..cmvm import Solution, range_width
+from ..cmvm import Pacing, Solution, range_width
 from ..fixed import FixedType
 from .arith import adder_tree_levels, align, as_type, extend, pair_level, shape_of
 
@@ -141,7 +142,7 @@ class DenseStage(wiring.Component):
 
     def __init__(self, weights, bias, bias_shift: int, in_type: FixedType, sum_frac_shift: int,
                  acc_type: FixedType, post: LaneFn, out_type: FixedType, reuse: int,
-                 adder_levels: int, cmvm: Solution | None = None):
+                 adder_levels: int, cmvm: Solution | None = None, clock_mhz: float | None = None):
         n_in, n_out = weights.shape
         if reuse < 1 or adder_levels < 1:
             raise ValueError("reuse factor and adder levels per stage must be >= 1")
@@ -155,6 +156,9 @@ class DenseStage(wiring.Component):
         if cmvm is not None and reuse != 1:
             raise ValueError("the cmvm strategy needs reuse factor 1")
         self.cmvm = cmvm
+        #: where the adder graph registers (cmvm only): every ``adder_levels`` levels, or by
+        #: the delay model for ``clock_mhz``
+        self.pacing = Pacing(levels=adder_levels, clock_mhz=clock_mhz)
         super().__init__({"i": In(stream.Signature(unsigned(n_in * in_type.width))),
                           "o": Out(stream.Signature(unsigned(n_out * out_type.width)))})
 
@@ -170,12 +174,12 @@ class DenseStage(wiring.Component):
             # Free-running: no enable on the adder graph's thousands of registers (one net
             # that nextpnr cannot place well). Backpressure is taken by an output FIFO with a
             # slot for every sample in flight: a sample is taken only while one is free.
-            depth = cmvm_fifo_depth(self.cmvm, self.adder_levels)
+            depth = cmvm_fifo_depth(self.cmvm, self.pacing, self.in_type)
             in_flight = Signal(range(depth + 1), name="in_flight")
             take, give = self.i.valid & self.i.ready, self.o.valid & self.o.ready
             m.d.comb += self.i.ready.eq(in_flight != depth)
             m.d.sync += in_flight.eq(in_flight + take - give)
-            sums, (valid,) = adder_graph(m, None, self.cmvm, x, self.in_type, self.adder_levels, [take])
+            sums, (valid,) = adder_graph(m, None, self.cmvm, x, self.in_type, self.pacing, [take])
             results = []
             for j, term in enumerate(sums):
                 start = self._start(j)
@@ -300,45 +304,45 @@ class DenseStage(wiring.Component):
         return Const(self.bias[j], signed(max(abs(self.bias[j]).bit_length() + 1, 2)))
 
 
-def cmvm_regs(sol: Solution, adder_levels: int) -> int:
+def cmvm_regs(sol: Solution, pacing: Pacing | int, in_type: FixedType) -> int:
     """Registers :func:`adder_graph` puts between the inputs and the column sums."""
-    return sol.pipeline(adder_levels)[2]
+    return sol.pipeline(pacing, in_type.min_raw, in_type.max_raw)[2]
 
 
-def cmvm_fifo_depth(sol: Solution, adder_levels: int) -> int:
+def cmvm_fifo_depth(sol: Solution, pacing: Pacing | int, in_type: FixedType) -> int:
     """Slots of a multiplier-free stage's output FIFO: one per sample that can be in flight
     between its input handshake and the read of its output (the stage's latency, plus the
     sample being read), plus one so that a full-rate stream never waits for a slot."""
-    return cmvm_regs(sol, adder_levels) + 3
+    return cmvm_regs(sol, pacing, in_type) + 3
 
 
-def adder_graph(m: Module, en, sol: Solution, x: list, in_type: FixedType, adder_levels: int,
+def adder_graph(m: Module, en, sol: Solution, x: list, in_type: FixedType, pacing: Pacing | int,
                 tags: list):
-    """The multiplier-free ``x @ W`` of a :class:`~hwgen.cmvm.Solution`, pipelined: adders
-    of levels ``1 .. adder_levels`` in the first cycle, then a register (loaded while ``en``)
-    holding every value a later cycle reads, and so on; :func:`cmvm_regs` registers in all.
+    """The multiplier-free ``x @ W`` of a :class:`~hwgen.cmvm.Solution`, pipelined as
+    :meth:`~hwgen.cmvm.Solution.pipeline` places it (``pacing``): the adders of the first
+    cycle, then a register (loaded while ``en``) holding every value a later cycle reads,
+    and so on; :func:`cmvm_regs` registers in all.
 
     Every adder is exactly as wide as its range (:meth:`Solution.ranges`), and adds only the
     bits that need it: for ``a + (b << d)`` the low ``d`` bits of ``a`` pass through. The
-    adders of one level share one named wire (readable Verilog, and one netlist node each).
-    Returns (per output: ``(value, shift, sign)`` or None for an all-zero column, ``tags``
-    delayed alike)."""
-    L = adder_levels
-    stage_of, last_use, n_regs = sol.pipeline(L)
+    adders of one level in one cycle share one named wire (readable Verilog, and one
+    netlist node each). Returns (per output: ``(value, shift, sign)`` or None for an
+    all-zero column, ``tags`` delayed alike)."""
+    stage_of, last_use, n_regs = sol.pipeline(pacing, in_type.min_raw, in_type.max_raw)
     ranges = sol.ranges(in_type.min_raw, in_type.max_raw)
     value = {i: x[i] for i in range(sol.n_in)}        # signal -> its value in the current cycle
-    by_level: dict[int, list[int]] = {}
+    groups: dict[tuple[int, int], list[int]] = {}
     for k in range(len(sol.adders)):
-        by_level.setdefault(sol.levels[sol.n_in + k], []).append(k)
+        groups.setdefault((stage_of[sol.n_in + k], sol.levels[sol.n_in + k]), []).append(k)
     for stage in range(n_regs + 1):
-        for level in range(stage * L + 1, (stage + 1) * L + 1):
-            ks = by_level.get(level, [])
+        for (st, level) in sorted(g for g in groups if g[0] == stage):
+            ks = groups[(st, level)]
             exprs = []
             for k in ks:
                 ad = sol.adders[k]
                 exprs.append(_shift_add(value[ad.a], value[ad.b], ad.shift, ad.sign,
                                         ranges[sol.n_in + k]))
-            for k, v in zip(ks, wire(m, exprs, f"a{level}")):
+            for k, v in zip(ks, wire(m, exprs, f"c{st}_add{level}")):
                 value[sol.n_in + k] = v
         if stage < n_regs:
             live = sorted(s for s in value if stage_of[s] <= stage < last_use[s])

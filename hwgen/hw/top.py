@@ -41,6 +41,9 @@ class StagePlan:
     out_type: TensorType | None = None
     reuse: int = 1
     adder_levels: int = DEFAULT_ADDER_LEVELS
+    #: a clock target that places a multiplier-free layer's registers (None: every
+    #: ``adder_levels`` levels)
+    clock_mhz: float | None = None
     #: a strategy that replaces the layer's own (a what-if plan, e.g. the fit check's hint)
     strategy_override: str | None = None
 
@@ -56,6 +59,11 @@ class StagePlan:
     def solution(self):
         """The adder graph of a cmvm layer (solved once per Dense op: :meth:`Dense.adder_graph`)."""
         return self.dense.op.adder_graph() if self.strategy == "cmvm" else None
+
+    @property
+    def pacing(self) -> cmvm.Pacing:
+        """Where a multiplier-free layer's adder graph registers."""
+        return cmvm.Pacing(levels=self.adder_levels, clock_mhz=self.clock_mhz)
 
     @property
     def kind(self) -> str:
@@ -89,7 +97,7 @@ class StagePlan:
         if self.dense is None:
             return 0
         if self.strategy == "cmvm":
-            return cmvm_regs(self.solution, self.adder_levels) + 1
+            return cmvm_regs(self.solution, self.pacing, self.in_type.ftype) + 1
         return self.reuse - 1 + operand_regs(self.reuse) + tree_regs(-(-self.dense.op.n_in // self.reuse), self.adder_levels) + 2
 
     @property
@@ -97,7 +105,8 @@ class StagePlan:
         return self.head.name
 
 
-def plan_stages(graph: Graph, adder_levels: int = DEFAULT_ADDER_LEVELS) -> list[StagePlan]:
+def plan_stages(graph: Graph, adder_levels: int = DEFAULT_ADDER_LEVELS,
+                clock_mhz: float | None = None) -> list[StagePlan]:
     """Cut the graph into stages, in topological order.
 
     A Dense layer or an Add starts a stage; elementwise ops join the stage that produces
@@ -117,7 +126,7 @@ def plan_stages(graph: Graph, adder_levels: int = DEFAULT_ADDER_LEVELS) -> list[
             if kind == "add" and len(node.inputs) != 2:
                 raise HwgenError(f"layer {node.name!r}: add needs two inputs")
             st = StagePlan(node, reuse=node.reuse_factor if kind == "dense" else 1,
-                           adder_levels=adder_levels)
+                           adder_levels=adder_levels, clock_mhz=clock_mhz)
         elif kind in _LANE_FNS and len(node.inputs) == 1:
             src = producer.get(node.inputs[0])
             if src is not None and readers[node.inputs[0]] == 1 and node.inputs[0] != graph.outputs[0]:
@@ -282,15 +291,15 @@ def build_stage(graph: Graph, st: StagePlan):
 
     return DenseStage(op.weights, op.bias, bias_shift, xt, frac - prod_frac, exact,
                       _post_fn(graph, st.post, pre=accum), st.out_type.ftype,
-                      st.reuse, st.adder_levels, cmvm=st.solution)
+                      st.reuse, st.adder_levels, cmvm=st.solution, clock_mhz=st.clock_mhz)
 
 
 class Top(wiring.Component):
     """``s_axis_*`` in, ``m_axis_*`` out; one beat is one sample vector (see the manifest)."""
 
-    def __init__(self, graph: Graph, adder_levels: int = DEFAULT_ADDER_LEVELS):
+    def __init__(self, graph: Graph, adder_levels: int = DEFAULT_ADDER_LEVELS, clock_mhz: float | None = None):
         self.graph = graph
-        self.stages = plan_stages(graph, adder_levels)
+        self.stages = plan_stages(graph, adder_levels, clock_mhz)
         self.schedule = schedule(self.stages)
         self.latency, self.ii = self.schedule.latency, self.schedule.ii
         tin = graph.types[graph.inputs[0]]
