@@ -87,7 +87,8 @@ def _cmvm_estimate(st, graph) -> StageEstimate:
     depth = cmvm_fifo_depth(sol, st.pacing, tin)
     fifo_lut = 2 * -(-out_bits // 4) * -(-depth // 16)
     est.lut = adders * ADDER_LUT_PER_BIT + post + fifo_lut
-    est.ff = (sol.register_bits(tin.min_raw, tin.max_raw, st.pacing) + op.n_out * acc_bits + 1
+    est.ff = (sol.register_bits(tin.min_raw, tin.max_raw, st.pacing) + op.n_in * tin.width
+              + op.n_out * acc_bits + 2
               + 4 * depth.bit_length())
     est.detail = {"adders": len(sol.adders), "adder_bits": adders, "post_lut": post, "fifo_lut": fifo_lut}
     return est
