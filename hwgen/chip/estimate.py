@@ -82,13 +82,13 @@ def _cmvm_estimate(st, graph) -> StageEstimate:
     out_bits = graph.types[st.output].ftype.width * int(np.prod(graph.types[st.output].shape))
     post = 2 * out_bits * len(st.post)
     # the output FIFO (hw.stages.cmvm_fifo_depth slots) in LUT-RAM: 16 words x 4 bits per
-    # two LUT4s (ECP5's DPR16X4), its pointers and in-flight counter in flip-flops
+    # two LUT4s (ECP5's DPR16X4), its read register, pointers and in-flight counter in flip-flops
     from ..hw.stages import cmvm_fifo_depth
     depth = cmvm_fifo_depth(sol, st.pacing, tin)
     fifo_lut = 2 * -(-out_bits // 4) * -(-depth // 16)
     est.lut = adders * ADDER_LUT_PER_BIT + post + fifo_lut
     est.ff = (sol.register_bits(tin.min_raw, tin.max_raw, st.pacing) + op.n_in * tin.width
-              + op.n_out * acc_bits + 2
+              + op.n_out * acc_bits + 3 + 2 * out_bits
               + 4 * depth.bit_length())
     est.detail = {"adders": len(sol.adders), "adder_bits": adders, "post_lut": post, "fifo_lut": fifo_lut}
     return est

@@ -17,7 +17,8 @@ A multiplier-free layer (``cmvm``: a :class:`~hwgen.cmvm.Solution`, reuse factor
 no products: its adder graph (:func:`adder_graph`) takes the registered input lanes, with a
 register every ``adder_levels`` adder levels (or, given a clock target, wherever a delay
 model says the next adder would miss it), then the biased sum register, and the fused
-elementwise ops write an output FIFO: latency ``cmvm_regs + 1``. That pipeline runs freely,
+elementwise ops write, through a register, an output FIFO with a registered read: latency
+``cmvm_regs + 3``. That pipeline runs freely,
 with no enable (its registers are thousands of flip-flops; one enable net to all of them was
 the hardest net to route); the FIFO has a slot for every sample in flight
 (:func:`cmvm_fifo_depth`) and the stage takes a sample only while one is free, so
@@ -29,7 +30,7 @@ from collections.abc import Callable
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import stream, wiring
-from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from ..cmvm import Pacing, Solution, range_width
@@ -196,8 +197,15 @@ class DenseStage(wiring.Component):
                 results.append(start + v if sign > 0 else start - v)
             results = register(m, None, results, "sum", control=False)
             done = register(m, None, [valid], "done", control=True)[0]
-            m.submodules.out_fifo = fifo = SyncFIFO(width=len(self.o.payload), depth=depth)
-            m.d.comb += [fifo.w_en.eq(done), fifo.w_data.eq(pack(self.post(results), self.out_type)),
+            # The fused ops' result is registered before the FIFO's LUT-RAM write port (the
+            # rounding adder, the saturation muxes and the route to the RAM in one cycle set
+            # a routed MLP's Fmax), and the FIFO is buffered: its read data leaves from a
+            # register next to the RAM, so no cycle holds the read address's fan-out to the
+            # RAMs, the RAM read and a route to the next stage.
+            out_data = register(m, None, [pack(self.post(results), self.out_type)], "out_data", control=False)[0]
+            done = register(m, None, [done], "out_done", control=True)[0]
+            m.submodules.out_fifo = fifo = SyncFIFOBuffered(width=len(self.o.payload), depth=depth)
+            m.d.comb += [fifo.w_en.eq(done), fifo.w_data.eq(out_data),
                          self.o.valid.eq(fifo.r_rdy), self.o.payload.eq(fifo.r_data), fifo.r_en.eq(self.o.ready)]
             return m
 
@@ -318,8 +326,9 @@ def cmvm_regs(sol: Solution, pacing: Pacing | int, in_type: FixedType) -> int:
 def cmvm_fifo_depth(sol: Solution, pacing: Pacing | int, in_type: FixedType) -> int:
     """Slots of a multiplier-free stage's output FIFO: one per sample that can be in flight
     between its input handshake and the read of its output (the stage's latency, plus the
-    sample being read), plus one so that a full-rate stream never waits for a slot."""
-    return cmvm_regs(sol, pacing, in_type) + 3
+    sample being read, the fused ops' register and the FIFO's own read register), plus one
+    so that a full-rate stream never waits for a slot."""
+    return cmvm_regs(sol, pacing, in_type) + 5
 
 
 def adder_graph(m: Module, en, sol: Solution, x: list, in_type: FixedType, pacing: Pacing | int,

@@ -97,7 +97,7 @@ class StagePlan:
         if self.dense is None:
             return 0
         if self.strategy == "cmvm":
-            return cmvm_regs(self.solution, self.pacing, self.in_type.ftype) + 1
+            return cmvm_regs(self.solution, self.pacing, self.in_type.ftype) + 3  # sum, fused ops, FIFO read
         return self.reuse - 1 + operand_regs(self.reuse) + tree_regs(-(-self.dense.op.n_in // self.reuse), self.adder_levels) + 2
 
     @property
