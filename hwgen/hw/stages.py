@@ -17,8 +17,8 @@ A multiplier-free layer (``cmvm``: a :class:`~hwgen.cmvm.Solution`, reuse factor
 no products: its adder graph (:func:`adder_graph`) takes the registered input lanes, with a
 register every ``adder_levels`` adder levels (or, given a clock target, wherever a delay
 model says the next adder would miss it), then the biased sum register, and the fused
-elementwise ops write, through a register, an output FIFO with a registered read: latency
-``cmvm_regs + 3``. That pipeline runs freely,
+elementwise ops write, through a register, an output FIFO with a registered read:
+latency :func:`cmvm_latency`. That pipeline runs freely,
 with no enable (its registers are thousands of flip-flops; one enable net to all of them was
 the hardest net to route); the FIFO has a slot for every sample in flight
 (:func:`cmvm_fifo_depth`) and the stage takes a sample only while one is free, so
@@ -323,12 +323,18 @@ def cmvm_regs(sol: Solution, pacing: Pacing | int, in_type: FixedType) -> int:
     return 1 + sol.pipeline(pacing, in_type.min_raw, in_type.max_raw)[2]
 
 
+def cmvm_latency(sol: Solution, pacing: Pacing | int, in_type: FixedType) -> int:
+    """Edges from a multiplier-free stage's input handshake to its output being readable:
+    :func:`cmvm_regs`, then the sum register, the fused ops' register and the FIFO's read
+    register."""
+    return cmvm_regs(sol, pacing, in_type) + 3
+
+
 def cmvm_fifo_depth(sol: Solution, pacing: Pacing | int, in_type: FixedType) -> int:
     """Slots of a multiplier-free stage's output FIFO: one per sample that can be in flight
     between its input handshake and the read of its output (the stage's latency, plus the
-    sample being read, the fused ops' register and the FIFO's own read register), plus one
-    so that a full-rate stream never waits for a slot."""
-    return cmvm_regs(sol, pacing, in_type) + 5
+    sample being read), plus one so that a full-rate stream never waits for a slot."""
+    return cmvm_latency(sol, pacing, in_type) + 2
 
 
 def adder_graph(m: Module, en, sol: Solution, x: list, in_type: FixedType, pacing: Pacing | int,

@@ -19,7 +19,7 @@ from ..errors import HwgenError
 from ..frontend.config import Config
 from ..graph import Graph, Node, TensorType
 from .arith import align, as_type, balanced_sum, requantize
-from .stages import AddStage, DenseStage, ElementwiseStage, cmvm_regs, operand_regs, tree_regs
+from .stages import AddStage, DenseStage, ElementwiseStage, cmvm_latency, operand_regs, tree_regs
 
 #: one default for the CLI, the config file and the Python API
 DEFAULT_ADDER_LEVELS = Config.adder_levels_per_stage
@@ -97,7 +97,7 @@ class StagePlan:
         if self.dense is None:
             return 0
         if self.strategy == "cmvm":
-            return cmvm_regs(self.solution, self.pacing, self.in_type.ftype) + 3  # sum, fused ops, FIFO read
+            return cmvm_latency(self.solution, self.pacing, self.in_type.ftype)
         return self.reuse - 1 + operand_regs(self.reuse) + tree_regs(-(-self.dense.op.n_in // self.reuse), self.adder_levels) + 2
 
     @property
