@@ -143,7 +143,7 @@ class DenseStage(wiring.Component):
 
     def __init__(self, weights, bias, bias_shift: int, in_type: FixedType, sum_frac_shift: int,
                  acc_type: FixedType, post: LaneFn, out_type: FixedType, reuse: int,
-                 adder_levels: int, cmvm: Solution | None = None, clock_mhz: float | None = None):
+                 adder_levels: int, cmvm: Solution | None = None, pacing: Pacing | None = None):
         n_in, n_out = weights.shape
         if reuse < 1 or adder_levels < 1:
             raise ValueError("reuse factor and adder levels per stage must be >= 1")
@@ -157,9 +157,8 @@ class DenseStage(wiring.Component):
         if cmvm is not None and reuse != 1:
             raise ValueError("the cmvm strategy needs reuse factor 1")
         self.cmvm = cmvm
-        #: where the adder graph registers (cmvm only): every ``adder_levels`` levels, or by
-        #: the delay model for ``clock_mhz``
-        self.pacing = Pacing(levels=adder_levels, clock_mhz=clock_mhz)
+        #: where the adder graph registers (cmvm only; default: every ``adder_levels`` levels)
+        self.pacing = pacing or Pacing(levels=adder_levels)
         super().__init__({"i": In(stream.Signature(unsigned(n_in * in_type.width))),
                           "o": Out(stream.Signature(unsigned(n_out * out_type.width)))})
 

@@ -291,7 +291,7 @@ def build_stage(graph: Graph, st: StagePlan):
 
     return DenseStage(op.weights, op.bias, bias_shift, xt, frac - prod_frac, exact,
                       _post_fn(graph, st.post, pre=accum), st.out_type.ftype,
-                      st.reuse, st.adder_levels, cmvm=st.solution, clock_mhz=st.clock_mhz)
+                      st.reuse, st.adder_levels, cmvm=st.solution, pacing=st.pacing)
 
 
 class Top(wiring.Component):
