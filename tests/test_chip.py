@@ -154,37 +154,129 @@ def test_ecp5_synthesis_places_routes_and_breaks_down_per_layer(tiny):
     assert placed["TRELLIS_IO"]["used"] == 8  # the pin wrapper, not 200 core ports
     assert [s["step"] for s in rep["steps"]] == ["estimate", "yosys synth_ecp5", "nextpnr-ecp5"]
     assert rep["estimate"]["lut"] > 0
-    # every adder's unread carry out was cut, so nextpnr added no feed-out carry cell (2 logic
-    # slots) per chain: beyond the LUTs and carries, about 2 slots per chain (its feed-in)
-    # remain, where they were about 4
-    chains = rep["carry_chains"]["carry_chains"]
-    assert chains > 10 and rep["carry_chains"]["unread_carry_outs_disconnected"] > 10
+    # every adder's unread carry out and constant carry in was cut, so nextpnr added neither
+    # a feed-out nor a feed-in carry cell (2 logic slots each) to any chain: the placed slots
+    # are the core's LUTs and carries and the wrapper's, give or take a few (they were about
+    # 4 more per chain with Yosys's own adder map and no cuts)
+    chains = rep["carry_chains"]
+    assert chains["carry_chains"] > 10
+    assert chains["unread_carry_outs_disconnected"] == chains["carry_ins_disconnected"] == chains["carry_chains"]
     extra = placed["TRELLIS_COMB"]["used"] - rep["core"]["lut_equivalents"] - rep["wrapper"]["lut"]
-    assert extra < 3 * chains, (extra, chains)
+    assert extra < chains["carry_chains"] // 2, (extra, chains)
     assert f"routed Fmax {rep['fmax_mhz']} MHz" in r.stdout
 
 
-def test_unread_carry_outs_are_cut_and_nothing_else():
-    from hwgen.chip.synth import unhook_carry_outs
+def test_carry_cuts_touch_only_what_cannot_matter():
+    from hwgen.chip.synth import unhook_carries
 
-    def ccu2c(cin, cout):
-        return {"type": "CCU2C", "port_directions": {"CIN": "input", "A0": "input", "COUT": "output", "S0": "output"},
-                "connections": {"CIN": [cin], "A0": [2], "COUT": [cout], "S0": [9]}}
+    gen, add = format(0x000A, "016b"), format(0x96AA, "016b")   # half 0: LUT4 = 0 for C = D = 1
+
+    def ccu2c(cin, cout, init0=add, c0="1", d0="1", s0=20):
+        return {"type": "CCU2C", "parameters": {"INIT0": init0, "INJECT1_0": "NO"},
+                "port_directions": {"CIN": "input", "A0": "input", "C0": "input", "D0": "input",
+                                    "COUT": "output", "S0": "output"},
+                "connections": {"CIN": [cin], "A0": [2], "C0": [c0], "D0": [d0], "COUT": [cout], "S0": [s0]}}
     netlist = {"modules": {"top": {
-        "ports": {"a": {"direction": "input", "bits": [2]}, "y": {"direction": "output", "bits": [7, 9]}},
-        "cells": {"c1": ccu2c("0", 5), "c2": ccu2c(5, 6), "c3": ccu2c("1", 7), "c4": ccu2c("0", 8),
+        "ports": {"a": {"direction": "input", "bits": [2, 3]}, "y": {"direction": "output", "bits": [7, 9]}},
+        "cells": {"c1": ccu2c("0", 5, gen), "c2": ccu2c(5, 6), "c3": ccu2c("1", 7, gen, c0="0", d0=3),
+                  "c4": ccu2c("0", 8, gen, s0=9), "c5": ccu2c("0", 10, add),
                   "lut": {"type": "LUT4", "port_directions": {"A": "input", "Z": "output"},
-                          "connections": {"A": [8], "Z": [10]}}}}}}
+                          "connections": {"A": [8], "Z": [11]}}}}}}
     import tempfile
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "netlist.json"
         path.write_text(json.dumps(netlist))
-        counts = unhook_carry_outs(path)
+        counts = unhook_carries(path)
         cells = json.loads(path.read_text())["modules"]["top"]["cells"]
-    assert counts == {"carry_chains": 3, "unread_carry_outs_disconnected": 1}
-    # c2's carry out is read by nothing; c1's by c2, c3's by a port, c4's by a LUT
-    assert [cells[c]["connections"]["COUT"] for c in ("c1", "c2", "c3", "c4")] == [[5], ["x"], [7], [8]]
-    assert cells["c2"]["connections"]["CIN"] == [5] and cells["lut"]["connections"]["A"] == [8]
+    assert counts == {"carry_chains": 4, "unread_carry_outs_disconnected": 2, "carry_ins_disconnected": 1}
+    # carry outs: c2's and c5's are read by nothing; c1's by c2, c3's by a port, c4's by a LUT
+    assert [cells[c]["connections"]["COUT"] for c in ("c1", "c2", "c3", "c4", "c5")] == [[5], ["x"], [7], [8], ["x"]]
+    # carry ins: only c1's first half can never pass CIN on; c3's propagates when
+    # A0 = 1 and D0 = 0, c4's S0 (= CIN) is read, c5's half adds
+    assert [cells[c]["connections"]["CIN"] for c in ("c1", "c2", "c3", "c4", "c5")] == [["x"], [5], ["1"], ["0"], ["0"]]
+
+
+#: adders, subtractors and comparisons of the shapes hwgen's stages have (sign-extended
+#: shifted operands, constants, a carry in from logic, widths 1 to 14)
+_ADDERS = """
+module gold(input [7:0] a, input [7:0] b, input signed [9:0] c, input [11:0] d, input ci,
+  output [8:0] s1, output [7:0] s2, output signed [10:0] s3, output [12:0] s4, output lt,
+  output [5:0] s5, output signed [11:0] s6, output signed [13:0] s7, output [9:0] s8,
+  output ge, output signed [4:0] s9, output [1:0] s10);
+  assign s1 = {1'b0, a} + {1'b0, b};
+  assign s2 = a - b;
+  assign s3 = c - $signed({1'b0, b});
+  assign s4 = {d[11:2], 2'b00} + {1'b0, d[11:4], a[3:0]} + 13'd1;
+  assign lt = d < {a, b[3:0]};
+  assign s5 = a[5:0] + 6'd7;
+  assign s6 = $signed({c[9], c, 1'b0}) - $signed({2'b0, d[11:2]});
+  assign s7 = $signed({{4{c[9]}}, c}) + ($signed({c, 3'b000})) + ci;
+  assign s8 = {2'b0, a} + {1'b0, b, 1'b0} + ci;
+  assign ge = $signed(c) >= $signed({2'b0, a});
+  assign s9 = $signed(c[4:0]) - $signed(b[4:0]);
+  assign s10 = a[0] + b[0];
+endmodule
+"""
+
+
+def test_ecp5_adders_with_no_feed_in_equal_their_rtl(tmp_path):
+    """The ECP5 netlist hwgen hands nextpnr (synth.ys with ecp5_alu_map.v, then the carry
+    cuts) proven equal to the RTL by a SAT miter over Yosys's ECP5 cell models, every cut
+    carry in a free input; the same proof fails on a netlist with one carry cell changed."""
+    from hwgen import tools
+    from hwgen.chip.synth import unhook_carries
+    from hwgen.templates import render, text
+    (tmp_path / "gold.v").write_text(_ADDERS)
+    (tmp_path / "ecp5_alu_map.v").write_text(text("ecp5_alu_map.v"))
+    (tmp_path / "synth.ys").write_text(render("synth.ys", target="ecp5", device="LFE5U-85F", files=["gold.v"],
+                                              top="gold", synth="synth_ecp5", synth_args=["-nodsp"], booth=[],
+                                              placed=True))
+    tools.run(tools.yosys(), ["-q", "-s", "synth.ys"], cwd=tmp_path, log=tmp_path / "synth.log")
+    counts = unhook_carries(tmp_path / "netlist.json")
+    assert counts["carry_chains"] >= 9 and counts["carry_ins_disconnected"] == counts["carry_chains"], counts
+
+    def prove(netlist: dict, name: str) -> subprocess.CompletedProcess:
+        (tmp_path / f"{name}.json").write_text(json.dumps(netlist))
+        (tmp_path / f"{name}.ys").write_text(
+            f"read_json {name}.json\nrename gold gate\nread_verilog -overwrite +/lattice/cells_sim_ecp5.v\n"
+            "hierarchy -check -top gate\nflatten gate\nselect -assert-none gate/t:CCU2C gate/t:LUT4\n"
+            "read_verilog gold.v\nproc\nmiter -equiv -flatten -make_assert gold gate miter\nhierarchy -top miter\n"
+            "sat -verify -prove-asserts -show-ports miter\n")
+        return subprocess.run([*tools.yosys().argv, "-s", f"{name}.ys"], cwd=tmp_path,
+                              capture_output=True, text=True)
+
+    netlist = json.loads((tmp_path / "netlist.json").read_text())
+    netlist["modules"] = {"gold": netlist["modules"]["gold"]}   # the cells' models come from Yosys
+    top = netlist["modules"]["gold"]
+    # every cut carry in becomes an input of its own, free in the proof
+    free = 10**6
+    ccus = [c for c in top["cells"].values() if c["type"] == "CCU2C"]
+    cut = [c for c in ccus if c["connections"]["CIN"] == ["x"]]
+    for i, c in enumerate(cut):
+        c["connections"]["CIN"] = [free + i]
+    for i, c in enumerate(c for c in ccus if c["connections"]["COUT"] == ["x"]):
+        c["connections"]["COUT"] = [2 * free + i]   # a wire of its own, as nextpnr sees it
+    top["ports"]["cin_free"] = {"direction": "input", "bits": [free + i for i in range(len(cut))]}
+    top["netnames"]["cin_free"] = {"bits": [free + i for i in range(len(cut))], "hide_name": 0}
+    gold = (tmp_path / "gold.v").read_text()
+    (tmp_path / "gold.v").write_text(gold.replace("input ci,", f"input ci, input [{len(cut) - 1}:0] cin_free,"))
+    r = prove(netlist, "proof")
+    assert r.returncode == 0 and "SAT proof finished - no model found: SUCCESS!" in r.stdout, r.stdout[-3000:]
+    # the proof can fail: one adder bit's LUT4 made to ignore B
+    bad = json.loads(json.dumps(netlist))
+    cell = next(c for c in bad["modules"]["gold"]["cells"].values()
+                if c["type"] == "CCU2C" and isinstance(c["connections"]["CIN"][0], int)
+                and c["connections"]["CIN"][0] < free and isinstance(c["connections"]["COUT"][0], int))
+    cell["parameters"]["INIT1"] = format(0xA5AA, "016b")
+    r = prove(bad, "negative")
+    assert r.returncode != 0 and "SAT proof finished - model found: FAIL!" in r.stdout, r.stdout[-3000:]
+    # and a cut carry in is really free in the proof: a first half that propagates it fails
+    bad = json.loads(json.dumps(netlist))
+    cell = next(c for c in bad["modules"]["gold"]["cells"].values()
+                if c["type"] == "CCU2C" and c["connections"]["CIN"][0] == free)
+    cell["parameters"]["INIT0"] = format(0x96AA, "016b")
+    r = prove(bad, "negative_cin")
+    assert r.returncode != 0 and "SAT proof finished - model found: FAIL!" in r.stdout, r.stdout[-3000:]
 
 
 def _synth_ok(tiny, target, *args):

@@ -20,7 +20,7 @@ from pathlib import Path
 from .. import tools
 from ..errors import HwgenError
 from ..paths import failed_folder, staged_folder
-from ..templates import render
+from ..templates import render, text
 from . import estimate as est_mod
 from .devices import Device, device
 
@@ -209,6 +209,8 @@ def _run_flow(out: Path, work: Path, manifest: dict, stages, dev: Device, est, c
                 synth_args.append("-dsp")
             booth = [f"{top}_stage{i}_*" for i, st in enumerate(stages)
                      if any(e.name == st.name for e in lut_stages)]
+    if target == "ecp5":
+        (work / "ecp5_alu_map.v").write_text(text("ecp5_alu_map.v"))
     script = render("synth.ys", target=target, device=dev.name, files=files, top=synth_top,
                      synth=SYNTH[target], synth_args=synth_args, booth=booth, placed=placed)
     (work / "synth.ys").write_text(script)
@@ -253,7 +255,7 @@ def _run_flow(out: Path, work: Path, manifest: dict, stages, dev: Device, est, c
         report["utilization_synth"] = _utilization(dev, report["core"]["lut_equivalents"], totals)
     if placed:
         if target == "ecp5":
-            report["carry_chains"] = unhook_carry_outs(work / "netlist.json")
+            report["carry_chains"] = unhook_carries(work / "netlist.json")
         report.update(_place_and_route(work, dev, clock, seed, say, steps))
     return report
 
@@ -301,17 +303,21 @@ def _place_and_route(work: Path, dev: Device, clock: float, seed: int, say, step
             "utilization_placed": util, "critical_path": _critical_path(rep)}
 
 
-def unhook_carry_outs(netlist: Path) -> dict:
-    """Disconnect every CCU2C carry out that nothing reads, in a flattened Yosys JSON
-    netlist for nextpnr-ecp5; return the counts.
+def unhook_carries(netlist: Path) -> dict:
+    """Disconnect, in a flattened Yosys JSON netlist for nextpnr-ecp5, every CCU2C carry out
+    that nothing reads and every constant carry in that cannot reach an output; return the
+    counts.
 
-    Yosys leaves the last ``COUT`` of each adder's carry chain on a net of its own with no
-    reader, and nextpnr-ecp5 (0.11, ``split_carry_chain``) then adds a feed-out CCU2C to
-    every chain: two TRELLIS_COMB per adder, 17% of the multiplier-free jet MLP's logic
-    (78,524 TRELLIS_COMB placed for 61,058 LUT4 equivalents). An output that nobody reads
-    carries no function, so this changes no logic."""
+    nextpnr-ecp5 (0.11, ``split_carry_chain``) adds a feed-out CCU2C to every chain whose
+    last ``COUT`` sits on a net of its own with no reader, and a feed-in CCU2C to every chain
+    whose first ``CIN`` is on a net, constants included: two logic slots each, per adder.
+    Yosys leaves both on every chain (78,524 TRELLIS_COMB placed for the multiplier-free jet
+    MLP's 61,058 LUT4 equivalents). ``rtl_templates/ecp5_alu_map.v`` makes each chain's first
+    half generate its own carry in, so that its ``CIN`` (tied to 0 by synth_ecp5) is never
+    propagated; a carry in is only cut when the cell's first half provably cannot pass it
+    on (:func:`_half0_blocks_carry_in`). Neither cut changes the logic."""
     d = json.loads(netlist.read_text())
-    chains = unhooked = 0
+    chains = outs = ins = 0
     for m in d["modules"].values():
         read: set[int] = set()
         for c in m["cells"].values():
@@ -325,14 +331,41 @@ def unhook_carry_outs(netlist: Path) -> dict:
         for c in m["cells"].values():
             if c["type"] != "CCU2C":
                 continue
-            if isinstance(c["connections"]["CIN"][0], str):   # a constant: a chain starts here
+            conn = c["connections"]
+            cin = conn.get("CIN", ["x"])[0]
+            if isinstance(cin, str):   # a constant: a chain starts here
                 chains += 1
-            cout = c["connections"]["COUT"][0]
+                s0 = conn.get("S0", ["x"])[0]
+                s0_read = isinstance(s0, int) and s0 in read
+                if cin != "x" and _half0_blocks_carry_in(c, s0_read):
+                    conn["CIN"] = ["x"]
+                    ins += 1
+            cout = conn["COUT"][0]
             if isinstance(cout, int) and cout not in read:
-                c["connections"]["COUT"] = ["x"]
-                unhooked += 1
+                conn["COUT"] = ["x"]
+                outs += 1
     netlist.write_text(json.dumps(d))
-    return {"carry_chains": chains, "unread_carry_outs_disconnected": unhooked}
+    return {"carry_chains": chains, "unread_carry_outs_disconnected": outs,
+            "carry_ins_disconnected": ins}
+
+
+def _half0_blocks_carry_in(cell: dict, s0_read: bool) -> bool:
+    """True when a CCU2C's first half passes its ``CIN`` neither to the carry nor to a
+    read ``S0``: its LUT4 (the propagate signal) is 0 for every value its inputs can take
+    (constants as wired, the rest free), and ``S0`` (``LUT4 ^ CIN``) is unread or gated
+    (``INJECT1_0 = "YES"``)."""
+    if s0_read and cell["parameters"].get("INJECT1_0") != "YES":
+        return False
+    init = cell["parameters"].get("INIT0", "0")
+    if isinstance(init, str) and not set(init) <= {"0", "1"}:
+        return False
+    value = int(init, 2) if isinstance(init, str) else int(init)
+    choices = []
+    for port in ("A0", "B0", "C0", "D0"):
+        bit = cell["connections"].get(port, ["x"])[0]
+        choices.append((1,) if bit == "1" else (0,) if bit == "0" else (0, 1))
+    return all(not (value >> (a | b << 1 | c << 2 | d << 3)) & 1
+               for a in choices[0] for b in choices[1] for c in choices[2] for d in choices[3])
 
 
 def _critical_path(rep: dict) -> dict | None:

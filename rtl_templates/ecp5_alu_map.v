@@ -1,0 +1,87 @@
+// hwgen: $alu -> CCU2C for nextpnr-ecp5, with no feed-in carry cell per chain.
+//
+// Used by `hwgen synth --target ecp5` between synth_ecp5's `begin:map_gates` and
+// `map_gates:` steps, in place of Yosys's own lattice/arith_map_ccu2c.v.
+//
+// Yosys's map ties the first CCU2C's CIN to the adder's carry in (a constant for almost
+// every adder). nextpnr-ecp5 cannot route a constant or a fabric net into a chain's CIN, so
+// it adds a "feed-in" CCU2C in front of every chain: two logic slots per adder, about 12% of
+// the multiplier-free jet MLP. Here the chain's first half does that job itself: its LUT4 is
+// 0 (so it never propagates CIN) and its LUT2 passes the carry in through (so it generates
+// CI), which is the very configuration of nextpnr's feed-in. Bit i of the sum then sits in
+// half i + 1, the chain's CIN is left unconnected, and no feed-in is added. The cost is one
+// half cell per chain, paid only when the width is even.
+//
+// Carry outs: a bit whose half ends a CCU2C reads the cell's COUT; the others, and the last
+// cell's (which nextpnr could only bring out through a feed-out cell), are rebuilt in LUT
+// logic when something reads them (comparisons do). tests/test_chip.py proves this map
+// equal to Yosys's $alu semantics with a SAT miter over the ECP5 cell models.
+
+(* techmap_celltype = "$alu" *)
+module _70_hwgen_ccu2c_alu (A, B, CI, BI, X, Y, CO);
+	parameter A_SIGNED = 0;
+	parameter B_SIGNED = 0;
+	parameter A_WIDTH = 1;
+	parameter B_WIDTH = 1;
+	parameter Y_WIDTH = 1;
+
+	(* force_downto *) input [A_WIDTH-1:0] A;
+	(* force_downto *) input [B_WIDTH-1:0] B;
+	(* force_downto *) output [Y_WIDTH-1:0] X, Y;
+	input CI, BI;
+	(* force_downto *) output [Y_WIDTH-1:0] CO;
+
+	// as in Yosys's own map: adders of up to 4 bits go to LUTs
+	wire _TECHMAP_FAIL_ = Y_WIDTH <= 4;
+
+	(* force_downto *) wire [Y_WIDTH-1:0] A_buf, B_buf;
+	\$pos #(.A_SIGNED(A_SIGNED), .A_WIDTH(A_WIDTH), .Y_WIDTH(Y_WIDTH)) A_conv (.A(A), .Y(A_buf));
+	\$pos #(.A_SIGNED(B_SIGNED), .A_WIDTH(B_WIDTH), .Y_WIDTH(Y_WIDTH)) B_conv (.A(B), .Y(B_buf));
+
+	localparam CELLS = (Y_WIDTH + 2) / 2;   // Y_WIDTH + 1 halves, two per CCU2C
+	localparam HALVES = 2 * CELLS;
+
+	(* force_downto *) wire [Y_WIDTH-1:0] BB = BI ? ~B_buf : B_buf;
+	// inputs of every half: half 0 carries CI in on A; half i + 1 adds A[i] and B[i] (B
+	// inverted through C = BI); a spare last half adds zeros
+	(* force_downto *) wire [HALVES-1:0] HA = {A_buf, CI};
+	(* force_downto *) wire [HALVES-1:0] HB = {B_buf, 1'b1};
+	(* force_downto *) wire [HALVES-1:0] HS;
+	(* force_downto *) wire [CELLS-1:0] FCO;
+	(* force_downto *) wire [Y_WIDTH:0] CC = {CO, CI};   // CC[i]: the carry into bit i
+
+	// LUT4 = A ^ B ^ C (D = 1), LUT2 = A: a full adder bit, B inverted when C is set
+	localparam [15:0] ADD = 16'b1001011010101010;
+	// LUT4 = 0 when C = D = 1 (never propagates), LUT2 = A (generates A)
+	localparam [15:0] GEN = 16'h000A;
+
+	genvar k, i;
+	generate
+		for (k = 0; k < CELLS; k = k + 1) begin:slice
+			if (k == 0) begin:first
+				// CIN left unconnected: half 0 never propagates it
+				CCU2C #(.INIT0(GEN), .INIT1(ADD), .INJECT1_0("NO"), .INJECT1_1("NO")) ccu2c_i (
+					.CIN(),
+					.A0(HA[0]), .B0(HB[0]), .C0(1'b1), .D0(1'b1),
+					.A1(HA[1]), .B1(HB[1]), .C1(BI), .D1(1'b1),
+					.S0(HS[0]), .S1(HS[1]), .COUT(FCO[0]));
+			end else begin:next
+				CCU2C #(.INIT0(ADD), .INIT1(ADD), .INJECT1_0("NO"), .INJECT1_1("NO")) ccu2c_i (
+					.CIN(FCO[k-1]),
+					.A0(HA[2*k]), .B0(HB[2*k]), .C0(BI), .D0(1'b1),
+					.A1(HA[2*k+1]), .B1(HB[2*k+1]), .C1(BI), .D1(1'b1),
+					.S0(HS[2*k]), .S1(HS[2*k+1]), .COUT(FCO[k]));
+			end
+		end
+		for (i = 0; i < Y_WIDTH; i = i + 1) begin:bit
+			assign Y[i] = HS[i+1];
+			// bit i is in half i + 1; an odd half ends a cell, whose COUT it can use
+			if ((i + 1) % 2 == 1 && (i + 1) / 2 < CELLS - 1)
+				assign CO[i] = FCO[(i+1)/2];
+			else
+				assign CO[i] = (A_buf[i] && BB[i]) || (CC[i] && (A_buf[i] || BB[i]));
+		end
+	endgenerate
+
+	assign X = A_buf ^ BB;
+endmodule
