@@ -75,7 +75,7 @@ def requantize(v: Value, src_frac: int, dst: FixedType) -> Value:
         elif r == Rounding.TRN_ZERO:
             up = neg & (rem != 0)
         elif r == Rounding.RND:
-            up = rem >= half
+            up = rem[-1]   # rem >= half: its top bit
         elif r == Rounding.RND_MIN_INF:
             up = rem > half
         elif r == Rounding.RND_ZERO:

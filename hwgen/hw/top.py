@@ -203,7 +203,8 @@ def schedule(stages: list[StagePlan]) -> Schedule:
 def _relu(node, lanes, tin, tout):
     out = []
     for v in lanes:
-        y = Mux(v > 0, v, 0)
+        # the sign bit alone decides (0 maps to 0 either way); `v > 0` would be a wide OR
+        y = Mux(v[-1], 0, v) if v.shape().signed else v
         if node.op.max_raw is not None:
             y = Mux(y > node.op.max_raw, node.op.max_raw, y)
         out.append(as_type(y, tout.ftype))
