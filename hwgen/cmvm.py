@@ -172,15 +172,15 @@ class Solution:
         widths = [range_width(*r) for r in self.ranges(in_lo, in_hi)]
         return sum(widths[s] * (last[s] - made[s]) for s in range(len(widths)) if last[s] > made[s])
 
-    def adder_bits(self, in_lo: int, in_hi: int) -> int:
-        """Total carry-chain bits: each adder is as wide as its shifted part (the low ``shift``
+    def adder_widths(self, in_lo: int, in_hi: int) -> list[int]:
+        """Carry-chain bits of each adder: as wide as its shifted part (the low ``shift``
         bits of ``a`` pass through) plus one, at most its result's width."""
         r = self.ranges(in_lo, in_hi)
-        bits = 0
-        for k, ad in enumerate(self.adders):
-            width = range_width(*r[self.n_in + k])
-            bits += max(1, width - ad.shift)
-        return bits
+        return [max(1, range_width(*r[self.n_in + k]) - ad.shift) for k, ad in enumerate(self.adders)]
+
+    def adder_bits(self, in_lo: int, in_hi: int) -> int:
+        """Total carry-chain bits (:meth:`adder_widths`)."""
+        return sum(self.adder_widths(in_lo, in_hi))
 
 
 def resolve_strategy(requested: str, reuse: int, layer: str) -> str:

@@ -60,6 +60,30 @@ def test_fewer_adder_levels_per_stage_means_more_latency():
     assert latency[0] > latency[1] > latency[2]
 
 
+def test_fused_ops_of_a_multiplier_free_stage_get_a_cycle_each():
+    """ReLU then requantization after a multiplier-free dense layer: a register between the
+    two (wiring ops such as a reshape join the op before them), one more cycle of latency
+    than the same layer with the requantization alone, and still exact under backpressure."""
+    from types import SimpleNamespace
+
+    from hwgen.hw.top import post_cycles
+    g = small_mlp(1)
+    stages = plan_stages(g, 2)
+    assert [[n.op.kind for n in st.post] for st in stages] == [["relu", "requant"], []]
+    assert [st.post_regs for st in stages] == [1, 0]
+    node = {k: SimpleNamespace(op=SimpleNamespace(kind=k)) for k in ("relu", "reshape", "requant", "threshold")}
+    cycles = post_cycles([node["relu"], node["reshape"], node["requant"], node["threshold"]])
+    assert [[n.op.kind for n in c] for c in cycles] == [["relu", "reshape"], ["requant"], ["threshold"]]
+    relu = stages[0].post[0]
+    # the same stage planned with its ReLU removed is one cycle shorter
+    delay = stages[0].load_delay
+    stages[0].post.remove(relu)
+    assert stages[0].load_delay == delay - 1
+    stages[0].post.insert(0, relu)
+    top, r = amaranth_check(g, adder_levels=2)
+    assert r["passed"] and r["latency_min"] == r["latency_max"] == top.latency
+
+
 ROUNDINGS = ["TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_INF", "RND_MIN_INF", "RND_CONV"]
 OVERFLOWS = ["WRAP", "SAT", "SAT_ZERO", "SAT_SYM"]
 

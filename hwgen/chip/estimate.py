@@ -34,6 +34,9 @@ GENERAL_MUL_LUT_PER_BIT = 2.6
 SMALL_MUL_LUT_PER_BIT = 1.2
 #: LUT4 equivalents per adder bit
 ADDER_LUT_PER_BIT = 1.0
+#: LUT4 equivalents per multiplier-free adder beyond its bits (ECP5: the carry-in half cell
+#: of rtl_templates/ecp5_alu_map.v and the rounding to whole CCU2Cs)
+CHAIN_OVERHEAD = 1.5
 LUT6_PER_LUT4 = 0.6
 POLICIES = ("auto", "dsp", "lut")
 #: the widest operands one hard multiplier takes (wider products need several)
@@ -78,17 +81,20 @@ def _cmvm_estimate(st, graph) -> StageEstimate:
     sol = st.solution
     est = StageEstimate(st.name, [n.name for n in st.nodes], 1, policy="cmvm")
     acc_bits = graph.types[st.dense.outputs[0]].ftype.width + 1
-    adders = sol.adder_bits(tin.min_raw, tin.max_raw) + op.n_out * acc_bits
+    widths = sol.adder_widths(tin.min_raw, tin.max_raw) + [acc_bits] * op.n_out
+    # a carry chain of more than 4 bits also takes a half cell that generates its carry in
+    # and rounds up to whole two-bit cells (ECP5's CCU2C; Yosys maps narrower adders to LUTs)
+    adders = sum(widths) + round(CHAIN_OVERHEAD * sum(1 for w in widths if w > 4))
     out_bits = graph.types[st.output].ftype.width * int(np.prod(graph.types[st.output].shape))
     post = 2 * out_bits * len(st.post)
     # the output FIFO (hw.stages.cmvm_fifo_depth slots) in LUT-RAM: 16 words x 4 bits per
     # two LUT4s (ECP5's DPR16X4), its read register, pointers and in-flight counter in flip-flops
     from ..hw.stages import cmvm_fifo_depth
-    depth = cmvm_fifo_depth(sol, st.pacing, tin)
+    depth = cmvm_fifo_depth(sol, st.pacing, tin, st.post_regs)
     fifo_lut = 2 * -(-out_bits // 4) * -(-depth // 16)
     est.lut = adders * ADDER_LUT_PER_BIT + post + fifo_lut
     est.ff = (sol.register_bits(tin.min_raw, tin.max_raw, st.pacing) + op.n_in * tin.width
-              + op.n_out * acc_bits + 3 + 2 * out_bits
+              + op.n_out * acc_bits * (1 + st.post_regs) + 3 + 2 * out_bits
               + 4 * depth.bit_length())
     est.detail = {"adders": len(sol.adders), "adder_bits": adders, "post_lut": post, "fifo_lut": fifo_lut}
     return est

@@ -16,8 +16,9 @@ input lanes, the registered operand muxes, a second product register) and ``tree
 A multiplier-free layer (``cmvm``: a :class:`~hwgen.cmvm.Solution`, reuse factor 1 only) has
 no products: its adder graph (:func:`adder_graph`) takes the registered input lanes, with a
 register every ``adder_levels`` adder levels (or, given a clock target, wherever a delay
-model says the next adder would miss it), then the biased sum register, and the fused
-elementwise ops write, through a register, an output FIFO with a registered read:
+model says the next adder would miss it), then the biased sum register, the fused
+elementwise ops (a register between two that compute), which write, through a register, an
+output FIFO with a registered read:
 latency :func:`cmvm_latency`. That pipeline runs freely,
 with no enable (its registers are thousands of flip-flops; one enable net to all of them was
 the hardest net to route); the FIFO has a slot for every sample in flight
@@ -143,7 +144,8 @@ class DenseStage(wiring.Component):
 
     def __init__(self, weights, bias, bias_shift: int, in_type: FixedType, sum_frac_shift: int,
                  acc_type: FixedType, post: LaneFn, out_type: FixedType, reuse: int,
-                 adder_levels: int, cmvm: Solution | None = None, pacing: Pacing | None = None):
+                 adder_levels: int, cmvm: Solution | None = None, pacing: Pacing | None = None,
+                 post_steps: list[LaneFn] | None = None):
         n_in, n_out = weights.shape
         if reuse < 1 or adder_levels < 1:
             raise ValueError("reuse factor and adder levels per stage must be >= 1")
@@ -157,6 +159,9 @@ class DenseStage(wiring.Component):
         if cmvm is not None and reuse != 1:
             raise ValueError("the cmvm strategy needs reuse factor 1")
         self.cmvm = cmvm
+        #: the fused ops in cycles of their own, a register between two (cmvm only; ``post``
+        #: is their composition)
+        self.post_steps = post_steps or [post]
         #: where the adder graph registers (cmvm only; default: every ``adder_levels`` levels)
         self.pacing = pacing or Pacing(levels=adder_levels)
         super().__init__({"i": In(stream.Signature(unsigned(n_in * in_type.width))),
@@ -174,7 +179,8 @@ class DenseStage(wiring.Component):
             # Free-running: no enable on the adder graph's thousands of registers (one net
             # that nextpnr cannot place well). Backpressure is taken by an output FIFO with a
             # slot for every sample in flight: a sample is taken only while one is free.
-            depth = cmvm_fifo_depth(self.cmvm, self.pacing, self.in_type)
+            post_regs = len(self.post_steps) - 1
+            depth = cmvm_fifo_depth(self.cmvm, self.pacing, self.in_type, post_regs)
             in_flight = Signal(range(depth + 1), name="in_flight")
             take, give = self.i.valid & self.i.ready, self.o.valid & self.o.ready
             m.d.comb += self.i.ready.eq(in_flight != depth)
@@ -196,12 +202,18 @@ class DenseStage(wiring.Component):
                 results.append(start + v if sign > 0 else start - v)
             results = register(m, None, results, "sum", control=False)
             done = register(m, None, [valid], "done", control=True)[0]
-            # The fused ops' result is registered before the FIFO's LUT-RAM write port (the
-            # rounding adder, the saturation muxes and the route to the RAM in one cycle set
-            # a routed MLP's Fmax), and the FIFO is buffered: its read data leaves from a
-            # register next to the RAM, so no cycle holds the read address's fan-out to the
-            # RAMs, the RAM read and a route to the next stage.
-            out_data = register(m, None, [pack(self.post(results), self.out_type)], "out_data", control=False)[0]
+            # Each fused op that computes (an activation, a requantization) has a cycle of its
+            # own: a ReLU's mux, then the rounding adder and the saturation muxes of the
+            # requantization after it, in one cycle set a routed MLP's Fmax. The last op's
+            # result is registered before the FIFO's LUT-RAM write port, and the FIFO is
+            # buffered: its read data leaves from a register next to the RAM, so no cycle
+            # holds the read address's fan-out to the RAMs, the RAM read and a route to the
+            # next stage.
+            for k, step in enumerate(self.post_steps[:-1]):
+                results = register(m, None, step(results), f"post{k}", control=False)
+                done = register(m, None, [done], f"post{k}_done", control=True)[0]
+            out_data = register(m, None, [pack(self.post_steps[-1](results), self.out_type)], "out_data",
+                                control=False)[0]
             done = register(m, None, [done], "out_done", control=True)[0]
             m.submodules.out_fifo = fifo = SyncFIFOBuffered(width=len(self.o.payload), depth=depth)
             m.d.comb += [fifo.w_en.eq(done), fifo.w_data.eq(out_data),
@@ -322,18 +334,18 @@ def cmvm_regs(sol: Solution, pacing: Pacing | int, in_type: FixedType) -> int:
     return 1 + sol.pipeline(pacing, in_type.min_raw, in_type.max_raw)[2]
 
 
-def cmvm_latency(sol: Solution, pacing: Pacing | int, in_type: FixedType) -> int:
+def cmvm_latency(sol: Solution, pacing: Pacing | int, in_type: FixedType, post_regs: int = 0) -> int:
     """Edges from a multiplier-free stage's input handshake to its output being readable:
-    :func:`cmvm_regs`, then the sum register, the fused ops' register and the FIFO's read
-    register."""
-    return cmvm_regs(sol, pacing, in_type) + 3
+    :func:`cmvm_regs`, then the sum register, ``post_regs`` registers between its fused ops,
+    the last fused op's register and the FIFO's read register."""
+    return cmvm_regs(sol, pacing, in_type) + 3 + post_regs
 
 
-def cmvm_fifo_depth(sol: Solution, pacing: Pacing | int, in_type: FixedType) -> int:
+def cmvm_fifo_depth(sol: Solution, pacing: Pacing | int, in_type: FixedType, post_regs: int = 0) -> int:
     """Slots of a multiplier-free stage's output FIFO: one per sample that can be in flight
     between its input handshake and the read of its output (the stage's latency, plus the
     sample being read), plus one so that a full-rate stream never waits for a slot."""
-    return cmvm_latency(sol, pacing, in_type) + 2
+    return cmvm_latency(sol, pacing, in_type, post_regs) + 2
 
 
 def adder_graph(m: Module, en, sol: Solution, x: list, in_type: FixedType, pacing: Pacing | int,

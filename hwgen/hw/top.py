@@ -92,12 +92,23 @@ class StagePlan:
         return self.in_types[0]
 
     @property
+    def post_cycles(self) -> list[list[Node]]:
+        """The fused ops grouped into the cycles a multiplier-free stage gives them: every
+        op that computes starts one; ops that only rewire lanes join the one before."""
+        return post_cycles(self.post)
+
+    @property
+    def post_regs(self) -> int:
+        """Registers between the fused ops of a multiplier-free stage (0 for other stages)."""
+        return max(len(self.post_cycles) - 1, 0) if self.strategy == "cmvm" else 0
+
+    @property
     def load_delay(self) -> int:
         """Edges from the input handshake to the output register load."""
         if self.dense is None:
             return 0
         if self.strategy == "cmvm":
-            return cmvm_latency(self.solution, self.pacing, self.in_type.ftype)
+            return cmvm_latency(self.solution, self.pacing, self.in_type.ftype, self.post_regs)
         return self.reuse - 1 + operand_regs(self.reuse) + tree_regs(-(-self.dense.op.n_in // self.reuse), self.adder_levels) + 2
 
     @property
@@ -261,6 +272,21 @@ _LANE_FNS = {"relu": _relu, "requant": _requant, "threshold": _threshold,
              "transpose": _transpose}
 
 
+#: fused ops that only rewire lanes (no logic): they never take a cycle of their own
+_WIRING_KINDS = {"identity", "reshape", "transpose"}
+
+
+def post_cycles(nodes: list[Node]) -> list[list[Node]]:
+    """``nodes`` (a stage's fused ops) cut before every op that computes."""
+    groups: list[list[Node]] = []
+    for node in nodes:
+        if groups and node.op.kind in _WIRING_KINDS:
+            groups[-1].append(node)
+        else:
+            groups.append([node])
+    return groups
+
+
 def _post_fn(graph: Graph, nodes: list[Node], pre=None):
     def fn(lanes):
         if pre is not None:
@@ -292,7 +318,9 @@ def build_stage(graph: Graph, st: StagePlan):
 
     return DenseStage(op.weights, op.bias, bias_shift, xt, frac - prod_frac, exact,
                       _post_fn(graph, st.post, pre=accum), st.out_type.ftype,
-                      st.reuse, st.adder_levels, cmvm=st.solution, pacing=st.pacing)
+                      st.reuse, st.adder_levels, cmvm=st.solution, pacing=st.pacing,
+                      post_steps=[_post_fn(graph, group, pre=accum if k == 0 else None)
+                                  for k, group in enumerate(st.post_cycles or [[]])])
 
 
 class Top(wiring.Component):
