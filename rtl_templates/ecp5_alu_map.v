@@ -5,12 +5,14 @@
 //
 // Yosys's map ties the first CCU2C's CIN to the adder's carry in (a constant for almost
 // every adder). nextpnr-ecp5 cannot route a constant or a fabric net into a chain's CIN, so
-// it adds a "feed-in" CCU2C in front of every chain: two logic slots per adder, about 12% of
-// the multiplier-free jet MLP. Here the chain's first half does that job itself: its LUT4 is
-// 0 (so it never propagates CIN) and its LUT2 passes the carry in through (so it generates
-// CI), which is the very configuration of nextpnr's feed-in. Bit i of the sum then sits in
-// half i + 1, the chain's CIN is left unconnected, and no feed-in is added. The cost is one
-// half cell per chain, paid only when the width is even.
+// it adds a "feed-in" CCU2C in front of every chain. Here the chain's first half does that
+// job itself: its LUT4 is 0 (so it never propagates CIN) and its LUT2 passes the carry in
+// through (so it generates CI), the very configuration of nextpnr's feed-in. Bit i of the
+// sum then sits in half i + 1, the chain's CIN is left unconnected (hwgen cuts the constant
+// synth_ecp5 ties it to), and no feed-in is added. A chain of odd width then takes one CCU2C
+// less than before (two logic slots), one of even width as many; Yosys's own count now
+// includes the carry-in half. On the multiplier-free jet MLP: 69,792 placed logic slots
+// with the feed-ins, 64,986 without.
 //
 // Carry outs: a bit whose half ends a CCU2C reads the cell's COUT; the others, and the last
 // cell's (which nextpnr could only bring out through a feed-out cell), are rebuilt in LUT
