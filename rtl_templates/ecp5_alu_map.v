@@ -26,6 +26,10 @@ module _70_hwgen_ccu2c_alu (A, B, CI, BI, X, Y, CO);
 	parameter A_WIDTH = 1;
 	parameter B_WIDTH = 1;
 	parameter Y_WIDTH = 1;
+	parameter _TECHMAP_CONSTMSK_CI_ = 0;
+	parameter _TECHMAP_CONSTVAL_CI_ = 0;
+	parameter _TECHMAP_CONSTMSK_BI_ = 0;
+	parameter _TECHMAP_CONSTVAL_BI_ = 0;
 
 	(* force_downto *) input [A_WIDTH-1:0] A;
 	(* force_downto *) input [B_WIDTH-1:0] B;
@@ -40,25 +44,45 @@ module _70_hwgen_ccu2c_alu (A, B, CI, BI, X, Y, CO);
 	\$pos #(.A_SIGNED(A_SIGNED), .A_WIDTH(A_WIDTH), .Y_WIDTH(Y_WIDTH)) A_conv (.A(A), .Y(A_buf));
 	\$pos #(.A_SIGNED(B_SIGNED), .A_WIDTH(B_WIDTH), .Y_WIDTH(Y_WIDTH)) B_conv (.A(B), .Y(B_buf));
 
-	localparam CELLS = (Y_WIDTH + 2) / 2;   // Y_WIDTH + 1 halves, two per CCU2C
+	// LOW = 1: an even width with constant CI and BI (nearly every adder). Bit 0's sum is
+	// then a LUT, and the first half generates bit 0's carry out from A[0] and B[0] (its
+	// LUT2 is that carry's truth table), so the chain holds Y_WIDTH halves, a whole number
+	// of cells. LOW = 0: the first half generates CI, bit i sits in half i + 1.
+	localparam CONST_CB = _TECHMAP_CONSTMSK_CI_ == 1 && _TECHMAP_CONSTMSK_BI_ == 1;
+	localparam LOW = Y_WIDTH % 2 == 0 && CONST_CB;
+	localparam CELLS = (Y_WIDTH + 2 - LOW) / 2;   // Y_WIDTH + 1 - LOW halves, two per CCU2C
 	localparam HALVES = 2 * CELLS;
 
 	(* force_downto *) wire [Y_WIDTH-1:0] BB = BI ? ~B_buf : B_buf;
-	// inputs of every half: half 0 carries CI in on A; half i + 1 adds A[i] and B[i] (B
-	// inverted through C = BI); a spare last half adds zeros
-	(* force_downto *) wire [HALVES-1:0] HA = {A_buf, CI};
-	(* force_downto *) wire [HALVES-1:0] HB = {B_buf, 1'b1};
-	(* force_downto *) wire [HALVES-1:0] HS;
+	(* force_downto *) wire [HALVES-1:0] HA, HB, HS;
 	(* force_downto *) wire [CELLS-1:0] FCO;
 	(* force_downto *) wire [Y_WIDTH:0] CC = {CO, CI};   // CC[i]: the carry into bit i
 
 	// LUT4 = A ^ B ^ C (D = 1), LUT2 = A: a full adder bit, B inverted when C is set
 	localparam [15:0] ADD = 16'b1001011010101010;
-	// LUT4 = 0 when C = D = 1 (never propagates), LUT2 = A (generates A)
-	localparam [15:0] GEN = 16'h000A;
+	// the first half: LUT4 = 0 when C = D = 1 (it never propagates CIN); LUT2 = A (generates
+	// CI), or with LOW the carry out of A[0] + (B[0] ^ BI) + CI, indexed A + 2 B
+	function [3:0] carry0;
+		input bi, ci;
+		integer a, b;
+		begin
+			for (b = 0; b < 2; b = b + 1)
+				for (a = 0; a < 2; a = a + 1)
+					carry0[a + 2 * b] = (a & (b ^ bi)) | (ci & (a | (b ^ bi)));
+		end
+	endfunction
+	localparam [15:0] GEN = LOW ? {12'h000, carry0(_TECHMAP_CONSTVAL_BI_, _TECHMAP_CONSTVAL_CI_)} : 16'h000A;
 
 	genvar k, i;
 	generate
+		// inputs of every half (B inverted through C = BI); a spare last half adds zeros
+		if (LOW) begin:low
+			assign HA = A_buf;
+			assign HB = B_buf;
+		end else begin:ci
+			assign HA = {A_buf, CI};
+			assign HB = {B_buf, 1'b1};
+		end
 		for (k = 0; k < CELLS; k = k + 1) begin:slice
 			if (k == 0) begin:first
 				// CIN left unconnected: half 0 never propagates it
@@ -76,12 +100,18 @@ module _70_hwgen_ccu2c_alu (A, B, CI, BI, X, Y, CO);
 			end
 		end
 		for (i = 0; i < Y_WIDTH; i = i + 1) begin:bit
-			assign Y[i] = HS[i+1];
-			// bit i is in half i + 1; an odd half ends a cell, whose COUT it can use
-			if ((i + 1) % 2 == 1 && (i + 1) / 2 < CELLS - 1)
-				assign CO[i] = FCO[(i+1)/2];
-			else
-				assign CO[i] = (A_buf[i] && BB[i]) || (CC[i] && (A_buf[i] || BB[i]));
+			// bit i is in half i + 1 - LOW (LOW: bit 0 in a LUT); an odd half ends a cell,
+			// whose COUT it can use
+			if (LOW && i == 0) begin:lut
+				assign Y[0] = A_buf[0] ^ BB[0] ^ CI;
+				assign CO[0] = (A_buf[0] && BB[0]) || (CI && (A_buf[0] || BB[0]));
+			end else begin:chain
+				assign Y[i] = HS[i + 1 - LOW];
+				if ((i + 1 - LOW) % 2 == 1 && (i + 1 - LOW) / 2 < CELLS - 1)
+					assign CO[i] = FCO[(i + 1 - LOW) / 2];
+				else
+					assign CO[i] = (A_buf[i] && BB[i]) || (CC[i] && (A_buf[i] || BB[i]));
+			end
 		end
 	endgenerate
 
