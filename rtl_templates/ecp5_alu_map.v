@@ -103,7 +103,9 @@ module _70_hwgen_ccu2c_alu (A, B, CI, BI, X, Y, CO);
 			// bit i is in half i + 1 - LOW (LOW: bit 0 in a LUT); an odd half ends a cell,
 			// whose COUT it can use
 			if (LOW && i == 0) begin:lut
-				assign Y[0] = A_buf[0] ^ BB[0] ^ CI;
+				// a LUT4 cell of its own: ABC9, given this XOR as logic, merged many such bits
+				// into one net (a multiply driven kept wire in the jet MLP's stages)
+				LUT4 #(.INIT(16'h6996)) sum0_i (.A(A_buf[0]), .B(B_buf[0]), .C(BI), .D(CI), .Z(Y[0]));
 				assign CO[0] = (A_buf[0] && BB[0]) || (CI && (A_buf[0] || BB[0]));
 			end else begin:chain
 				assign Y[i] = HS[i + 1 - LOW];
