@@ -6,13 +6,13 @@
 // Yosys's map ties the first CCU2C's CIN to the adder's carry in (a constant for almost
 // every adder). nextpnr-ecp5 cannot route a constant or a fabric net into a chain's CIN, so
 // it adds a "feed-in" CCU2C in front of every chain. Here the chain's first half does that
-// job itself: its LUT4 is 0 (so it never propagates CIN) and its LUT2 passes the carry in
-// through (so it generates CI), the very configuration of nextpnr's feed-in. Bit i of the
-// sum then sits in half i + 1, the chain's CIN is left unconnected (hwgen cuts the constant
-// synth_ecp5 ties it to), and no feed-in is added. A chain of odd width then takes one CCU2C
-// less than before (two logic slots), one of even width as many; Yosys's own count now
-// includes the carry-in half. On the multiplier-free jet MLP: 69,792 placed logic slots
-// with the feed-ins, 64,986 without.
+// job itself: its LUT4 is 0 (so it never propagates CIN) and its LUT2 generates the carry
+// into bit 1, or into bit 0 (see LOW below), the very configuration of nextpnr's feed-in.
+// The chain's CIN is left unconnected (hwgen cuts the constant synth_ecp5 ties it to), and
+// no feed-in is added: a chain of odd width takes one CCU2C less than before, one of even
+// width half a CCU2C less (its bit 0 becomes a LUT4). Yosys's own count now includes the
+// generating half. On the multiplier-free jet MLP: 69,792 placed logic slots with the
+// feed-ins, 64,986 without (before the even-width variant).
 //
 // Carry outs: a bit whose half ends a CCU2C reads the cell's COUT; the others, and the last
 // cell's (which nextpnr could only bring out through a feed-out cell), are rebuilt in LUT
@@ -100,20 +100,19 @@ module _70_hwgen_ccu2c_alu (A, B, CI, BI, X, Y, CO);
 			end
 		end
 		for (i = 0; i < Y_WIDTH; i = i + 1) begin:bit
-			// bit i is in half i + 1 - LOW (LOW: bit 0 in a LUT); an odd half ends a cell,
-			// whose COUT it can use
+			// bit i is in half i + 1 - LOW (LOW: bit 0 in a LUT)
 			if (LOW && i == 0) begin:lut
 				// a LUT4 cell of its own: ABC9, given this XOR as logic, merged many such bits
 				// into one net (a multiply driven kept wire in the jet MLP's stages)
 				LUT4 #(.INIT(16'h6996)) sum0_i (.A(A_buf[0]), .B(B_buf[0]), .C(BI), .D(CI), .Z(Y[0]));
-				assign CO[0] = (A_buf[0] && BB[0]) || (CI && (A_buf[0] || BB[0]));
 			end else begin:chain
 				assign Y[i] = HS[i + 1 - LOW];
-				if ((i + 1 - LOW) % 2 == 1 && (i + 1 - LOW) / 2 < CELLS - 1)
-					assign CO[i] = FCO[(i + 1 - LOW) / 2];
-				else
-					assign CO[i] = (A_buf[i] && BB[i]) || (CC[i] && (A_buf[i] || BB[i]));
 			end
+			// an odd half ends a cell, whose COUT it can use (the last cell's excepted)
+			if ((i + 1 - LOW) % 2 == 1 && (i + 1 - LOW) / 2 < CELLS - 1)
+				assign CO[i] = FCO[(i + 1 - LOW) / 2];
+			else
+				assign CO[i] = (A_buf[i] && BB[i]) || (CC[i] && (A_buf[i] || BB[i]));
 		end
 	endgenerate
 
