@@ -138,14 +138,15 @@ def tree_regs(n_leaves: int, adder_levels: int) -> int:
 
 
 class DenseStage(wiring.Component):
-    """Dense layer with reuse factor ``reuse`` plus fused elementwise ops ``post``.
+    """Dense layer with reuse factor ``reuse`` plus fused elementwise ops ``post``: one lane
+    function per cycle that a multiplier-free stage gives them (a register between two);
+    other stages apply them all in the output register's cycle.
 
     Ports: ``i`` (``n_in`` lanes of ``in_type``), ``o`` (``n_out`` lanes of ``out_type``)."""
 
     def __init__(self, weights, bias, bias_shift: int, in_type: FixedType, sum_frac_shift: int,
-                 acc_type: FixedType, post: LaneFn, out_type: FixedType, reuse: int,
-                 adder_levels: int, cmvm: Solution | None = None, pacing: Pacing | None = None,
-                 post_steps: list[LaneFn] | None = None):
+                 acc_type: FixedType, post: list[LaneFn], out_type: FixedType, reuse: int,
+                 adder_levels: int, cmvm: Solution | None = None, pacing: Pacing | None = None):
         n_in, n_out = weights.shape
         if reuse < 1 or adder_levels < 1:
             raise ValueError("reuse factor and adder levels per stage must be >= 1")
@@ -153,15 +154,12 @@ class DenseStage(wiring.Component):
         self.bias = None if bias is None else [int(v) << bias_shift for v in bias]
         self.in_type, self.acc_type, self.out_type = in_type, acc_type, out_type
         self.sum_frac_shift = sum_frac_shift
-        self.post, self.reuse, self.adder_levels = post, reuse, adder_levels
+        self.post_steps, self.reuse, self.adder_levels = list(post), reuse, adder_levels
         self.n_in, self.n_out = n_in, n_out
         self.block = -(-n_in // reuse)
         if cmvm is not None and reuse != 1:
             raise ValueError("the cmvm strategy needs reuse factor 1")
         self.cmvm = cmvm
-        #: the fused ops in cycles of their own, a register between two (cmvm only; ``post``
-        #: is their composition)
-        self.post_steps = post_steps or [post]
         #: where the adder graph registers (cmvm only; default: every ``adder_levels`` levels)
         self.pacing = pacing or Pacing(levels=adder_levels)
         super().__init__({"i": In(stream.Signature(unsigned(n_in * in_type.width))),
@@ -318,7 +316,9 @@ class DenseStage(wiring.Component):
         if R == 1:
             results = register(m, en, results, "sum", control=False)
         done = register(m, en, [valid & last], "done", control=True)[0]
-        load_output(m, en, self.o, done, self.post(results), self.out_type)
+        for step in self.post_steps:
+            results = step(results)
+        load_output(m, en, self.o, done, results, self.out_type)
         return m
 
     def _start(self, j: int):

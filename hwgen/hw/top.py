@@ -317,10 +317,9 @@ def build_stage(graph: Graph, st: StagePlan):
         return [as_type(v, exact) for v in lanes]
 
     return DenseStage(op.weights, op.bias, bias_shift, xt, frac - prod_frac, exact,
-                      _post_fn(graph, st.post, pre=accum), st.out_type.ftype,
-                      st.reuse, st.adder_levels, cmvm=st.solution, pacing=st.pacing,
-                      post_steps=[_post_fn(graph, group, pre=accum if k == 0 else None)
-                                  for k, group in enumerate(st.post_cycles or [[]])])
+                      [_post_fn(graph, group, pre=accum if k == 0 else None)
+                       for k, group in enumerate(st.post_cycles or [[]])],
+                      st.out_type.ftype, st.reuse, st.adder_levels, cmvm=st.solution, pacing=st.pacing)
 
 
 class Top(wiring.Component):
