@@ -196,8 +196,9 @@ def predict(model, input_path, output_path, raw, config, input_precision):
                    "recorded as hwgen synth's target (default 200).")
 @click.option("--strategy", type=click.Choice(["auto", "multipliers", "cmvm"]),
               help="How dense layers multiply (default auto; config layers override it): cmvm = "
-                   "multiplier-free shared adder graph (reuse factor 1 only), multipliers = a product per "
-                   "weight and phase, auto = cmvm at reuse factor 1, multipliers when folded.")
+                   "multiplier-free shared adder graph (folded: fed a digit of each input per cycle), "
+                   "multipliers = a product per weight and phase, auto = cmvm at reuse factor 1, "
+                   "multipliers when folded.")
 @click.option("--top", default="hwgen_top", show_default=True, help="Top-level Verilog module name.")
 @click.option("--tb-samples", default=10000, show_default=True, type=int, help="Test vectors to write.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the test vectors.")

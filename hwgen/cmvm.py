@@ -183,16 +183,15 @@ class Solution:
         return sum(self.adder_widths(in_lo, in_hi))
 
 
-def resolve_strategy(requested: str, reuse: int, layer: str) -> str:
+def resolve_strategy(requested: str, reuse: int) -> str:
     """How a dense layer multiplies: ``requested`` ("auto", "multipliers" or "cmvm") at reuse
     factor ``reuse``. ``auto`` is ``cmvm`` at R = 1 (every weight is a constant there, and an
     adder graph shares terms across the matrix where a multiplier per weight shares nothing)
-    and ``multipliers`` when folded (a shared product sees a different weight each phase)."""
+    and ``multipliers`` when folded (a shared product sees a different weight each phase).
+    ``cmvm`` folded is the unrolled adder graph fed a digit of every input per cycle
+    (:mod:`hwgen.hw.serial`)."""
     if requested == "auto":
         return "cmvm" if reuse == 1 else "multipliers"
-    if requested == "cmvm" and reuse != 1:
-        raise HwgenError(f"layer {layer!r}: strategy cmvm needs reuse factor 1 (it has {reuse}); "
-                         "use strategy multipliers (or auto) for folded layers")
     return requested
 
 

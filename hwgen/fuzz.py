@@ -95,8 +95,7 @@ def random_case(rng: np.random.Generator) -> dict:
             reuse = int(rng.choice([1, 1, 2, 3, 4]))
             layer = {"op": "dense", "weights": _ints(rng, wt, (widths[-1], n_out), float(rng.choice([0, 0.3, 0.7]))),
                      "weight_type": wt, "reuse": reuse,
-                     "strategy": str(rng.choice(["auto", "multipliers", "cmvm"] if reuse == 1
-                                                else ["auto", "multipliers"]))}
+                     "strategy": str(rng.choice(["auto", "multipliers", "cmvm"]))}
             if rng.random() < 0.5:
                 bt = _type(rng, 12)
                 layer.update(bias=_ints(rng, bt, (n_out,)), bias_type=bt)

@@ -245,6 +245,10 @@ def run_timed(tool: Tool, args: list[str], *, cwd, log: Path, progress=None, hea
         done.set()
     output = log.read_text(errors="replace")
     if proc.returncode != 0:
+        # a quiet tool (yosys -q) writes its ERROR line to its own log only
+        own = Path(tool_log).read_text(errors="replace") if tool_log and Path(tool_log).is_file() else ""
+        if "ERROR" not in output and "ERROR" in own:
+            raise ToolError(_failure_line(tool, proc.returncode, own), Path(tool_log))
         raise ToolError(_failure_line(tool, proc.returncode, output), log)
     # ru_maxrss is in KiB on Linux
     return Timed(output, time.monotonic() - started, usage.ru_maxrss / 1024)

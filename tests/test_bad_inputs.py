@@ -152,8 +152,8 @@ def test_odd_names_build_into_plain_verilog_names(good, tmp_path):
 
 @pytest.mark.parametrize("config,needles", [
     ("layers:\n  no_such_layer:\n    reuse_factor: 2\n", ["no_such_layer"]),            # a missing layer
-    ("model:\n  reuse_factor: 4\n  strategy: cmvm\n", ["cmvm", "reuse factor"]),      # conflicting keys
-], ids=["missing_layer", "cmvm_with_reuse_4"])
+    ("model:\n  reuse_factor: 4\n  strategy: karatsuba\n", ["strategy", "karatsuba"]),  # a strategy hwgen lacks
+], ids=["missing_layer", "unknown_strategy"])
 def test_a_bad_config_is_one_line_exit_2_and_writes_nothing(good, tmp_path, config, needles):
     path = tmp_path / "m.onnx"
     onnx.save(good, path)

@@ -418,3 +418,21 @@ def _browse(page: Path, shot: Path):
     import matplotlib.image as mpimg
     img = mpimg.imread(shot)
     return console, float(((img[..., :3].max(axis=2) - img[..., :3].min(axis=2)) > 0.2).mean())
+
+
+def test_folded_multiplier_free_layers_shrink_with_the_reuse_factor(tmp_path):
+    """cmvm at R = 4 (the adder graph fed a digit of each input per cycle) synthesizes for
+    ECP5 to well under R = 1's LUT4 equivalents and flip-flops, and the fit check's
+    estimate follows the synthesized figures at both."""
+    model = examples.mlp_qonnx(sizes=(16, 32, 8), seed=5)
+    figures = {}
+    for r in (1, 4):
+        out = _build(tmp_path, model, f"r{r}", "-r", str(r), "--strategy", "cmvm", "--tb-samples", "20")
+        res = cli("synth", out, "--target", "ecp5", "--no-place")
+        assert res.returncode == 0, res.stderr
+        rep = _report(out, "ecp5")
+        figures[r] = (rep["core"]["lut_equivalents"], rep["core"]["ff"], rep["estimate"]["lut"])
+    (lut1, ff1, est1), (lut4, ff4, est4) = figures[1], figures[4]
+    assert lut4 < 0.8 * lut1 and ff4 < ff1, figures
+    for lut, _, est in figures.values():
+        assert abs(est - lut) < 0.15 * lut, figures

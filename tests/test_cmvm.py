@@ -1,6 +1,7 @@
 """The multiplier-free strategy: the CMVM solver (CSD digits, shared terms, exact ranges) on
 random matrices, and its hardware against the golden model."""
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -8,6 +9,8 @@ import pytest
 import hwgen
 from hwgen import GraphBuilder, cmvm
 from hwgen.errors import HwgenError
+from hwgen.fixed import parse_type
+from hwgen.hw import serial
 from hwgen.hw.top import Top, plan_stages
 
 from test_hw import amaranth_check, small_mlp
@@ -175,8 +178,10 @@ def with_strategy(g, strategy):
 def test_auto_is_cmvm_at_reuse_1_and_multipliers_when_folded():
     assert [st.strategy for st in plan_stages(small_mlp(1)) if st.dense] == ["cmvm", "cmvm"]
     assert [st.strategy for st in plan_stages(small_mlp(2)) if st.dense] == ["multipliers"] * 2
-    with pytest.raises(HwgenError, match="strategy cmvm needs reuse factor 1"):
-        [st.load_delay for st in plan_stages(with_strategy(small_mlp(3), "cmvm"))]
+    folded = [st for st in plan_stages(with_strategy(small_mlp(3), "cmvm")) if st.dense]
+    assert [st.strategy for st in folded] == ["cmvm", "cmvm"]
+    assert all(st.digits is not None for st in folded)
+    assert all(st.digits is None for st in plan_stages(small_mlp(1)) if st.dense)
 
 
 def built_mlp(in_type, w_bits, seed, reuse=1, strategy="cmvm"):
@@ -202,6 +207,43 @@ def test_cmvm_hardware_matches_golden_with_backpressure(levels, in_type, w_bits)
     assert r["passed"], r["failures"]
     assert r["latency_min"] == r["latency_max"] == top.latency
     assert r["ii_min"] == r["ii_max"] == 1            # the output FIFO has a slot for every sample in flight
+
+
+@pytest.mark.parametrize("reuse", [2, 3, 5, 16])
+@pytest.mark.parametrize("in_type,w_bits", [("fixed<8,3>", 6), ("ufixed<5,2>", 3), ("fixed<12,4>", 8),
+                                            ("ufixed<1,1>", 2), ("fixed<2,1>", 4)])
+def test_folded_cmvm_hardware_matches_golden_with_backpressure(in_type, w_bits, reuse):
+    """Digit-serial inputs (hw.serial): exact, a fixed latency, one sample per R cycles."""
+    g = built_mlp(in_type, w_bits, seed=reuse + w_bits, reuse=reuse)
+    top, r = amaranth_check(g, n=60)
+    assert r["passed"], r["failures"]
+    assert r["latency_min"] == r["latency_max"] == top.latency
+    assert r["ii_min"] == r["ii_max"] == reuse
+
+
+def test_folded_cmvm_digits_cover_the_lanes():
+    for spec in ("fixed<8,3>", "ufixed<8,3>", "fixed<7,3>", "ufixed<1,1>", "fixed<16,6>"):
+        t = parse_type(spec)
+        for reuse in range(2, 20):
+            dg = serial.digits(t, reuse)
+            assert dg.count <= reuse and dg.bits * dg.count >= t.width > dg.bits * (dg.count - 1)
+            # every digit value of every lane value lies in [lo, hi], and the digits make the lane
+            for v in range(t.min_raw, t.max_raw + 1, max(1, (t.max_raw - t.min_raw) // 500)):
+                ds = [(v >> (k * dg.bits)) & ((1 << dg.bits) - 1) for k in range(dg.count)]
+                if t.signed:
+                    ds[-1] = v >> ((dg.count - 1) * dg.bits)
+                assert sum(d << (k * dg.bits) for k, d in enumerate(ds)) == v
+                assert all(dg.lo <= d <= dg.hi for d in ds), (spec, reuse, v, ds, dg)
+
+
+def test_a_folded_cmvm_layer_with_a_wrong_digit_range_is_caught(monkeypatch):
+    """The top digit of a signed lane taken as unsigned (its adders one bit too narrow on
+    the negative side) must fail the check."""
+    g = built_mlp("fixed<8,3>", 6, seed=1, reuse=4)
+    real = serial.digits
+    monkeypatch.setattr(serial, "digits", lambda t, r: dataclasses.replace(real(t, r), lo=0))
+    top, r = amaranth_check(g, n=60)
+    assert not r["passed"] and r["mismatches"] > 0
 
 
 def test_both_strategies_match_golden_on_the_same_network():
@@ -259,11 +301,17 @@ def test_strategy_is_configurable_and_shown_by_inspect(tmp_path):
     (tmp_path / "c.yml").write_text("model:\n  strategy: multipliers\n")
     r = cli("inspect", str(onnx_path), "--config", str(tmp_path / "c.yml"))
     assert "cmvm" not in r.stdout and "mults" in r.stdout
-    r = cli("build", str(onnx_path), "-o", str(tmp_path / "b"), "-r", "2", "--strategy", "cmvm")
-    assert r.returncode == 2 and "strategy cmvm needs reuse factor 1" in r.stderr
-    assert [line for line in r.stderr.splitlines() if not line.startswith("[hwgen]")] == \
-        [line for line in r.stderr.splitlines() if line.startswith("hwgen: error:")]
-    assert "Traceback" not in r.stderr and not (tmp_path / "b" / "manifest.json").exists()
+    # folded and multiplier-free: the inputs go in a digit per cycle (8-bit lanes at R = 3:
+    # 3 digits of 3 bits), which inspect names, and the build says so in its manifest
+    (tmp_path / "f.yml").write_text("model:\n  strategy: cmvm\n  reuse_factor: 3\n")
+    r = cli("inspect", str(onnx_path), "--config", str(tmp_path / "f.yml"))
+    assert r.returncode == 0 and "3 digits of 3 bits" in r.stdout, r.stdout
+    r = cli("build", str(onnx_path), "-o", str(tmp_path / "b"), "-r", "3", "--strategy", "cmvm", "--tb-samples", "20")
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert manifest["initiation_interval"] == 3
+    dense = [row for row in manifest["layers"] if row["op"] == "dense"]
+    assert all(row["input_digits"] == {"count": 3, "bits": 3} for row in dense[1:]), dense
 
 
 def test_solutions_are_cached_and_a_damaged_entry_is_solved_again(tmp_path, monkeypatch):

@@ -40,7 +40,8 @@ def test_the_generator_covers_every_op_mode_and_width():
     widths = {int(t.split("<")[1].split(",")[0]) for t in quant}
     assert widths == set(range(1, 17))
     dense = [layer for layer in layers if layer["op"] == "dense"]
-    assert {(d["reuse"], d["strategy"]) for d in dense} >= {(1, "cmvm"), (1, "multipliers"), (2, "auto"), (4, "multipliers")}
+    assert {(d["reuse"], d["strategy"]) for d in dense} >= {(1, "cmvm"), (1, "multipliers"), (2, "auto"),
+                                                             (4, "multipliers"), (3, "cmvm"), (4, "cmvm")}
     assert any(layer["op"] == "threshold" and layer["bipolar"] for layer in layers)
     assert fuzz.random_case(np.random.default_rng(7)) == fuzz.random_case(np.random.default_rng(7))
 

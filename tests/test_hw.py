@@ -275,14 +275,16 @@ def test_build_errors_are_one_line(small_model, tmp_path):
     assert r.returncode == 2 and "not a hwgen build folder" in r.stderr
 
 
-@pytest.mark.parametrize("model,reuse", [("mlp", 1), ("mlp", 3), ("mlp", 4), ("residual", 2)])
-def test_verilog_is_lint_clean(small_model, tmp_path, model, reuse):
+@pytest.mark.parametrize("model,reuse,strategy", [("mlp", 1, "auto"), ("mlp", 3, "auto"), ("mlp", 4, "auto"),
+                                                  ("mlp", 4, "cmvm"), ("residual", 2, "auto")])
+def test_verilog_is_lint_clean(small_model, tmp_path, model, reuse, strategy):
     need("verilator")
     out = tmp_path / "out"
     if model == "residual":  # forks, skip FIFOs and a join
         small_model = tmp_path / "residual.onnx"
         onnx.save(examples.residual_qonnx(width=8, seed=0), small_model)
-    assert cli("build", small_model, "-o", out, "--tb-samples", "5", "-r", reuse).returncode == 0
+    assert cli("build", small_model, "-o", out, "--tb-samples", "5", "-r", reuse,
+               "--strategy", strategy).returncode == 0
     from hwgen.sim import find_verilator
     files = ["-f", str(out / "rtl" / "files.f")]
     # Plain lint (Verilator's default warnings) must be silent.

@@ -76,27 +76,43 @@ class StageEstimate:
 
 
 def _cmvm_estimate(st, graph) -> StageEstimate:
-    """A multiplier-free layer: its adder graph's bits and registers are known exactly."""
+    """A multiplier-free layer: its adder graph's bits and registers are known exactly (at
+    R > 1 on the input digits, plus a Horner accumulator per column: :mod:`hwgen.hw.serial`)."""
+    from ..hw import serial
+    from ..hw.stages import cmvm_fifo_depth
     op, tin = st.dense.op, st.in_type.ftype
     sol = st.solution
-    est = StageEstimate(st.name, [n.name for n in st.nodes], 1, policy="cmvm")
+    dg = st.digits
+    lo, hi = (tin.min_raw, tin.max_raw) if dg is None else (dg.lo, dg.hi)
+    est = StageEstimate(st.name, [n.name for n in st.nodes], st.reuse, policy="cmvm")
     acc_bits = graph.types[st.dense.outputs[0]].ftype.width + 1
-    widths = sol.adder_widths(tin.min_raw, tin.max_raw) + [acc_bits] * op.n_out
+    widths = sol.adder_widths(lo, hi) + [acc_bits] * op.n_out
+    if dg is not None:
+        widths += [w for w in serial.column_widths(sol, tin) if w]
     # a carry chain of more than 4 bits also takes a half cell that generates its carry in
     # and rounds up to whole two-bit cells (ECP5's CCU2C; Yosys maps narrower adders to LUTs)
     adders = sum(widths) + round(CHAIN_OVERHEAD * sum(1 for w in widths if w > 4))
     out_bits = graph.types[st.output].ftype.width * int(np.prod(graph.types[st.output].shape))
     post = 2 * out_bits * len(st.post)
-    # the output FIFO (hw.stages.cmvm_fifo_depth slots) in LUT-RAM: 16 words x 4 bits per
-    # two LUT4s (ECP5's DPR16X4), its read register, pointers and in-flight counter in flip-flops
-    from ..hw.stages import cmvm_fifo_depth
-    depth = cmvm_fifo_depth(sol, st.pacing, tin, st.post_regs)
+    # the output FIFO in LUT-RAM: 16 words x 4 bits per two LUT4s (ECP5's DPR16X4), its read
+    # register, pointers and in-flight counter in flip-flops
+    if dg is None:
+        depth = cmvm_fifo_depth(sol, st.pacing, (lo, hi), st.post_regs)
+        inputs = op.n_in * tin.width
+    else:
+        depth = serial.fifo_depth(dg, sol.pipeline(st.pacing, lo, hi)[2], st.post_regs)
+        accs = sum(serial.column_widths(sol, tin))
+        # shift registers (and their load muxes), the accumulators and their restart gates
+        inputs = op.n_in * dg.bits * dg.count + accs
+        post += op.n_in * dg.bits * dg.count + accs
     fifo_lut = 2 * -(-out_bits // 4) * -(-depth // 16)
     est.lut = adders * ADDER_LUT_PER_BIT + post + fifo_lut
-    est.ff = (sol.register_bits(tin.min_raw, tin.max_raw, st.pacing) + op.n_in * tin.width
+    est.ff = (sol.register_bits(lo, hi, st.pacing) + inputs
               + op.n_out * acc_bits * (1 + st.post_regs) + 3 + 2 * out_bits
               + 4 * depth.bit_length())
     est.detail = {"adders": len(sol.adders), "adder_bits": adders, "post_lut": post, "fifo_lut": fifo_lut}
+    if dg is not None:
+        est.detail["digits"] = f"{dg.count} x {dg.bits} bits"
     return est
 
 
@@ -285,6 +301,15 @@ def suggestion(est: Estimate, graph, stages) -> str:
         if not fit_problems(e, pins=False):
             hints.append(f"rebuild with hwgen build -r 1 --strategy cmvm (multiplier-free; estimate: "
                          f"{e.lut:,} {e.device.lut_kind}, no {e.device.dsp_kind or 'DSP'})")
+        elif current > 1:
+            # folded and multiplier-free at the same throughput (digit-serial inputs)
+            trial = [dataclasses.replace(st, strategy_override="cmvm") if st.dense is not None else st
+                     for st in stages]
+            e = estimate(graph, trial, est.device, est.io, est.policy if est.policy != "dsp" else "auto",
+                         est.layer_policy)
+            if not fit_problems(e, pins=False):
+                hints.append(f"rebuild with hwgen build -r {current} --strategy cmvm (multiplier-free, same "
+                             f"throughput; estimate: {e.lut:,} {e.device.lut_kind}, no {e.device.dsp_kind or 'DSP'})")
     r = 2
     while r <= 1024:
         if r > current:

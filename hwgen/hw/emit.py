@@ -88,6 +88,9 @@ def layer_table(graph: Graph, stages: list[StagePlan]) -> list[dict]:
                 "multipliers": _layer_multipliers(graph, st) if node is st.dense else 0,
                 "adders": len(st.solution.adders) if node is st.dense and st.solution else 0,
                 "adder_depth": st.solution.depth if node is st.dense and st.solution else None,
+                # folded multiplier-free: the input lanes go in as this many digits of these bits
+                "input_digits": ({"count": st.digits.count, "bits": st.digits.bits}
+                                 if node is st.dense and st.digits else None),
                 "latency_cycles": st.load_delay if node is st.dense else 0,
                 "initiation_interval": st.reuse if node is st.dense else 1,
                 "details": node.op.describe()})

@@ -13,8 +13,8 @@ Latency from the input handshake edge to the output register load is
 register, then the output register), where ``operand_regs`` is 3 when R > 1 (the held
 input lanes, the registered operand muxes, a second product register) and ``tree_regs = ceil(levels / adder_levels) - 1``.
 
-A multiplier-free layer (``cmvm``: a :class:`~hwgen.cmvm.Solution`, reuse factor 1 only) has
-no products: its adder graph (:func:`adder_graph`) takes the registered input lanes, with a
+A multiplier-free layer (``cmvm``: a :class:`~hwgen.cmvm.Solution`) has
+no products (folded, R > 1, it takes its input lanes a digit per cycle: :mod:`.serial`): its adder graph (:func:`adder_graph`) takes the registered input lanes, with a
 register every ``adder_levels`` adder levels (or, given a clock target, wherever a delay
 model says the next adder would miss it), then the biased sum register, the fused
 elementwise ops (a register between two that compute), which write, through a register, an
@@ -36,6 +36,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..cmvm import Pacing, Solution, range_width
 from ..fixed import FixedType
+from . import serial
 from .arith import adder_tree_levels, align, as_type, extend, pair_level, shape_of
 
 #: a fused elementwise function: list of lane values (input type) -> list of lane values
@@ -157,9 +158,9 @@ class DenseStage(wiring.Component):
         self.post_steps, self.reuse, self.adder_levels = list(post), reuse, adder_levels
         self.n_in, self.n_out = n_in, n_out
         self.block = -(-n_in // reuse)
-        if cmvm is not None and reuse != 1:
-            raise ValueError("the cmvm strategy needs reuse factor 1")
         self.cmvm = cmvm
+        #: how a folded multiplier-free layer cuts its input lanes (:mod:`.serial`)
+        self.digits = serial.digits(in_type, reuse) if cmvm is not None and reuse > 1 else None
         #: where the adder graph registers (cmvm only; default: every ``adder_levels`` levels)
         self.pacing = pacing or Pacing(levels=adder_levels)
         super().__init__({"i": In(stream.Signature(unsigned(n_in * in_type.width))),
@@ -178,17 +179,37 @@ class DenseStage(wiring.Component):
             # that nextpnr cannot place well). Backpressure is taken by an output FIFO with a
             # slot for every sample in flight: a sample is taken only while one is free.
             post_regs = len(self.post_steps) - 1
-            depth = cmvm_fifo_depth(self.cmvm, self.pacing, self.in_type, post_regs)
+            dg = self.digits
+            lo, hi = (self.in_type.min_raw, self.in_type.max_raw) if dg is None else (dg.lo, dg.hi)
+            if dg is None:
+                depth = cmvm_fifo_depth(self.cmvm, self.pacing, (lo, hi), post_regs)
+            else:
+                depth = serial.fifo_depth(dg, self.cmvm.pipeline(self.pacing, lo, hi)[2], post_regs)
             in_flight = Signal(range(depth + 1), name="in_flight")
             take, give = self.i.valid & self.i.ready, self.o.valid & self.o.ready
-            m.d.comb += self.i.ready.eq(in_flight != depth)
             m.d.sync += in_flight.eq(in_flight + take - give)
-            # The input lanes are registered first: each lane feeds dozens of adders all over
-            # the stage, and that spread should start at a flip-flop, not at the upstream
-            # FIFO's LUT-RAM read or at the top's input port.
-            x = register(m, None, x, "x_in", control=False)
-            taken = register(m, None, [take], "taken", control=True)
-            sums, (valid,) = adder_graph(m, None, self.cmvm, x, self.in_type, self.pacing, taken)
+            if dg is None:
+                m.d.comb += self.i.ready.eq(in_flight != depth)
+                # The input lanes are registered first: each lane feeds dozens of adders all
+                # over the stage, and that spread should start at a flip-flop, not at the
+                # upstream FIFO's LUT-RAM read or at the top's input port.
+                x = register(m, None, x, "x_in", control=False)
+                tags = register(m, None, [take], "taken", control=True)
+            else:
+                # Folded: the lanes go in a digit per cycle (see hw.serial)
+                x, tags, free = serial.shift_in(m, dg, x, self.in_type, take)
+                m.d.comb += self.i.ready.eq((in_flight != depth) & free)
+            sums, tags = adder_graph(m, None, self.cmvm, x, (lo, hi), self.pacing, tags)
+            if dg is not None:
+                valid, first, last = tags
+                partials = [None if t is None else align(t[0], t[1]) if t[2] > 0 else -align(t[0], t[1])
+                            for t in sums]
+                widths = serial.column_widths(self.cmvm, self.in_type)
+                accs = serial.accumulate(m, dg, partials, widths, first)
+                (valid,) = register(m, None, [valid & last], "acc_done", control=True)
+                sums = [None if a is None else (a, 0, 1) for a in accs]
+            else:
+                (valid,) = tags
             results = []
             for j, term in enumerate(sums):
                 start = self._start(j)
@@ -328,27 +349,27 @@ class DenseStage(wiring.Component):
         return Const(self.bias[j], signed(max(abs(self.bias[j]).bit_length() + 1, 2)))
 
 
-def cmvm_regs(sol: Solution, pacing: Pacing | int, in_type: FixedType) -> int:
-    """Registers between a multiplier-free stage's input and its column sums: the input
-    register and the ones :func:`adder_graph` places."""
-    return 1 + sol.pipeline(pacing, in_type.min_raw, in_type.max_raw)[2]
+def cmvm_regs(sol: Solution, pacing: Pacing | int, in_range: tuple[int, int]) -> int:
+    """Registers between a multiplier-free stage's input and its column sums, its inputs in
+    ``in_range``: the input register and the ones :func:`adder_graph` places."""
+    return 1 + sol.pipeline(pacing, *in_range)[2]
 
 
-def cmvm_latency(sol: Solution, pacing: Pacing | int, in_type: FixedType, post_regs: int = 0) -> int:
+def cmvm_latency(sol: Solution, pacing: Pacing | int, in_range: tuple[int, int], post_regs: int = 0) -> int:
     """Edges from a multiplier-free stage's input handshake to its output being readable:
     :func:`cmvm_regs`, then the sum register, ``post_regs`` registers between its fused ops,
     the last fused op's register and the FIFO's read register."""
-    return cmvm_regs(sol, pacing, in_type) + 3 + post_regs
+    return cmvm_regs(sol, pacing, in_range) + 3 + post_regs
 
 
-def cmvm_fifo_depth(sol: Solution, pacing: Pacing | int, in_type: FixedType, post_regs: int = 0) -> int:
+def cmvm_fifo_depth(sol: Solution, pacing: Pacing | int, in_range: tuple[int, int], post_regs: int = 0) -> int:
     """Slots of a multiplier-free stage's output FIFO: one per sample that can be in flight
     between its input handshake and the read of its output (the stage's latency, plus the
     sample being read), plus one so that a full-rate stream never waits for a slot."""
-    return cmvm_latency(sol, pacing, in_type, post_regs) + 2
+    return cmvm_latency(sol, pacing, in_range, post_regs) + 2
 
 
-def adder_graph(m: Module, en, sol: Solution, x: list, in_type: FixedType, pacing: Pacing | int,
+def adder_graph(m: Module, en, sol: Solution, x: list, in_range: tuple[int, int], pacing: Pacing | int,
                 tags: list):
     """The multiplier-free ``x @ W`` of a :class:`~hwgen.cmvm.Solution`, pipelined as
     :meth:`~hwgen.cmvm.Solution.pipeline` places it (``pacing``): the adders of the first
@@ -360,8 +381,8 @@ def adder_graph(m: Module, en, sol: Solution, x: list, in_type: FixedType, pacin
     adders of one level in one cycle share one named wire (readable Verilog, and one
     netlist node each). Returns (per output: ``(value, shift, sign)`` or None for an
     all-zero column, ``tags`` delayed alike)."""
-    stage_of, last_use, n_regs = sol.pipeline(pacing, in_type.min_raw, in_type.max_raw)
-    ranges = sol.ranges(in_type.min_raw, in_type.max_raw)
+    stage_of, last_use, n_regs = sol.pipeline(pacing, *in_range)
+    ranges = sol.ranges(*in_range)
     value = {i: x[i] for i in range(sol.n_in)}        # signal -> its value in the current cycle
     groups: dict[tuple[int, int], list[int]] = {}
     for k in range(len(sol.adders)):

@@ -19,6 +19,7 @@ from ..errors import HwgenError
 from ..frontend.config import Config
 from ..graph import Graph, Node, TensorType
 from .arith import align, as_type, balanced_sum, requantize
+from . import serial
 from .stages import AddStage, DenseStage, ElementwiseStage, cmvm_latency, operand_regs, tree_regs
 
 #: one default for the CLI, the config file and the Python API
@@ -53,12 +54,19 @@ class StagePlan:
         see :func:`hwgen.cmvm.resolve_strategy`)."""
         if self.dense is None:
             return None
-        return cmvm.resolve_strategy(self.strategy_override or self.dense.strategy, self.reuse, self.name)
+        return cmvm.resolve_strategy(self.strategy_override or self.dense.strategy, self.reuse)
 
     @property
     def solution(self):
         """The adder graph of a cmvm layer (solved once per Dense op: :meth:`Dense.adder_graph`)."""
         return self.dense.op.adder_graph() if self.strategy == "cmvm" else None
+
+    @property
+    def digits(self) -> serial.Digits | None:
+        """How a folded multiplier-free layer cuts its input lanes (None: not one)."""
+        if self.strategy != "cmvm" or self.reuse == 1:
+            return None
+        return serial.digits(self.in_type.ftype, self.reuse)
 
     @property
     def pacing(self) -> cmvm.Pacing:
@@ -107,8 +115,12 @@ class StagePlan:
         """Edges from the input handshake to the output register load."""
         if self.dense is None:
             return 0
+        if self.strategy == "cmvm" and self.reuse > 1:
+            dg = self.digits
+            return serial.latency(dg, self.solution.pipeline(self.pacing, dg.lo, dg.hi)[2], self.post_regs)
         if self.strategy == "cmvm":
-            return cmvm_latency(self.solution, self.pacing, self.in_type.ftype, self.post_regs)
+            t = self.in_type.ftype
+            return cmvm_latency(self.solution, self.pacing, (t.min_raw, t.max_raw), self.post_regs)
         return self.reuse - 1 + operand_regs(self.reuse) + tree_regs(-(-self.dense.op.n_in // self.reuse), self.adder_levels) + 2
 
     @property

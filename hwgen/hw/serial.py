@@ -1,0 +1,135 @@
+"""Folded multiplier-free layers: the adder graph of a CMVM solution
+(:class:`~hwgen.cmvm.Solution`) fed one digit of every input lane per cycle.
+
+At reuse factor ``R`` each input lane of ``B`` bits is cut into ``D = ceil(B / d)`` digits
+of ``d = ceil(B / R)`` bits, and the lanes go into the adder graph a digit at a time, most
+significant first: ``x @ W = sum_j 2**(j*d) * (x_j @ W)``. The graph is the unrolled
+layer's (same adders, same shared terms), but its inputs are ``d``-bit digits instead of
+``B``-bit lanes, so every adder is narrower by about ``B - d`` bits, and so is every
+pipeline register. Each column then accumulates Horner-style, ``acc = (acc << d) + p``
+(starting again at the top digit), and takes its bias after the last digit.
+
+Digits. An input shift register per lane gives its top ``d`` bits and shifts up by ``d``
+each cycle. The lower digits are unsigned; the top digit of a signed lane is signed (its
+sign extension fills it), so a digit lies in ``[-2**(t-1), 2**d - 1]`` (``t``: the top
+digit's own bits) and the graph's widths follow from that range exactly.
+
+Exactness. The accumulator is as wide as the column's exact range over whole inputs. Each
+partial value ``sum_{j >= k} 2**((j-k)*d) * (x_j @ W)`` is ``(x >> k*d) @ W`` (floor
+shift), which lies in that range too, so no step wraps; the golden model does not change.
+
+Timing. A sample's digits are ``D`` consecutive cycles; ``D <= R``, and the stage takes a
+sample when its shift registers give their last digit (or are idle). The pipeline runs
+freely, like the unrolled layer's: tags travel beside the digits (valid, first digit, last
+digit), the accumulators restart on the first, and the last loads the column sums."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
+
+from ..cmvm import Solution, range_width
+from ..fixed import FixedType
+
+
+@dataclass(frozen=True)
+class Digits:
+    """How the input lanes of a folded multiplier-free layer are cut: ``count`` digits of
+    ``bits`` bits, each in ``[lo, hi]``."""
+
+    bits: int
+    count: int
+    lo: int
+    hi: int
+
+
+def digits(in_type: FixedType, reuse: int) -> Digits:
+    """The digits of ``in_type`` lanes at reuse factor ``reuse`` (``>= 2``)."""
+    if reuse < 2:
+        raise ValueError("a digit-serial layer needs reuse factor 2 or more")
+    width = in_type.width
+    d = -(-width // reuse)
+    count = -(-width // d)
+    if count == 1:
+        return Digits(d, 1, in_type.min_raw, in_type.max_raw)
+    top = width - (count - 1) * d
+    return Digits(d, count, -(1 << (top - 1)) if in_type.signed else 0, (1 << d) - 1)
+
+
+def latency(dg: Digits, graph_regs: int, post_regs: int) -> int:
+    """Edges from a digit-serial stage's input handshake to its output being readable (the
+    handshake's own edge counted): the shift registers load at the handshake, the last
+    digit leaves them ``count - 1`` edges later, ``graph_regs`` registers in the adder
+    graph, the accumulator, the biased sum register, ``post_regs`` registers between the
+    fused ops, the last fused op's register and the output FIFO's read register."""
+    return 1 + (dg.count - 1) + graph_regs + 1 + 1 + post_regs + 2
+
+
+def fifo_depth(dg: Digits, graph_regs: int, post_regs: int) -> int:
+    """Output FIFO slots: every sample that can be in flight (one per ``count`` cycles of the
+    latency, plus the one being read) and one more, so a full-rate stream never waits."""
+    return -(-latency(dg, graph_regs, post_regs) // dg.count) + 2
+
+
+def shift_in(m: Module, dg: Digits, x: list, in_type: FixedType, take):
+    """Input shift registers: every lane loaded when ``take``, then its digits, top first, one
+    per cycle. Returns (the digits as values in ``[dg.lo, dg.hi]``; a tag (first digit, last
+    digit, valid) for this cycle's digits; ``free``: the registers may take a sample now)."""
+    d, n = dg.bits, dg.count
+    width = d * n
+    lanes = []
+    for v in x:
+        pad = width - len(v)
+        lanes.append(Cat(v, (v[-1] if in_type.signed else Const(0, 1)).replicate(pad)) if pad else v)
+    sr = Signal(width * len(x), name="x_digits", reset_less=True)
+    shifted = [Cat(Const(0, d), sr[k * width:(k + 1) * width - d]) for k in range(len(x))]
+    m.d.sync += sr.eq(Mux(take, Cat(*lanes), Cat(*shifted)))
+    # the digit counter: n - 1 while idle
+    index = Signal(range(n), init=n - 1, name="digit")
+    first, last, valid = Signal(name="digit_first"), Signal(init=1, name="digit_last"), Signal(name="digit_valid")
+    with m.If(take):
+        m.d.sync += [index.eq(0), first.eq(1), last.eq(n == 1), valid.eq(1)]
+    with m.Elif(~last):
+        m.d.sync += [index.eq(index + 1), first.eq(0), last.eq(index == n - 2)]
+    with m.Else():
+        m.d.sync += [first.eq(0), valid.eq(0)]
+    out = []
+    for k in range(len(x)):
+        top = sr[(k + 1) * width - d:(k + 1) * width]
+        if in_type.signed:
+            # the top digit is signed, the others unsigned
+            out.append(Cat(top, Mux(first, top[-1], 0)).as_signed())
+        else:
+            out.append(top)
+    return out, [valid, first, last], last
+
+
+def column_widths(sol: Solution, in_type: FixedType) -> list[int]:
+    """Bits of each column's accumulator (signed): its exact range over whole input lanes
+    (0 for an all-zero column)."""
+    ranges = sol.ranges(in_type.min_raw, in_type.max_raw)
+    out = []
+    for t in sol.outputs:
+        if t is None:
+            out.append(0)
+            continue
+        lo, hi = (r << t[1] for r in ranges[t[0]])
+        if t[2] < 0:
+            lo, hi = -hi, -lo
+        out.append(range_width(min(lo, -1), max(hi, 0)))
+    return out
+
+
+def accumulate(m: Module, dg: Digits, partials: list, widths: list[int], first) -> list:
+    """Per column, ``acc = (acc << d) + partial``, restarting at the first digit; returns the
+    accumulators (``widths[j]`` bits, signed, each exact after the last digit; None for an
+    all-zero column)."""
+    accs = []
+    for j, (p, w) in enumerate(zip(partials, widths)):
+        if p is None:
+            accs.append(None)
+            continue
+        acc = Signal(signed(w), name=f"acc{j}", reset_less=True)
+        m.d.sync += acc.eq(Mux(first, 0, acc << dg.bits) + p)
+        accs.append(acc)
+    return accs
