@@ -73,8 +73,8 @@ def fifo_depth(dg: Digits, graph_regs: int, post_regs: int) -> int:
 
 def shift_in(m: Module, dg: Digits, x: list, in_type: FixedType, take):
     """Input shift registers: every lane loaded when ``take``, then its digits, top first, one
-    per cycle. Returns (the digits as values in ``[dg.lo, dg.hi]``; a tag (first digit, last
-    digit, valid) for this cycle's digits; ``free``: the registers may take a sample now)."""
+    per cycle. Returns (the digits as values in ``[dg.lo, dg.hi]``; the tags of this cycle's
+    digits: valid, first digit, last digit; ``free``: the registers may take a sample now)."""
     d, n = dg.bits, dg.count
     width = d * n
     lanes = []

@@ -13,8 +13,9 @@ Latency from the input handshake edge to the output register load is
 register, then the output register), where ``operand_regs`` is 3 when R > 1 (the held
 input lanes, the registered operand muxes, a second product register) and ``tree_regs = ceil(levels / adder_levels) - 1``.
 
-A multiplier-free layer (``cmvm``: a :class:`~hwgen.cmvm.Solution`) has
-no products (folded, R > 1, it takes its input lanes a digit per cycle: :mod:`.serial`): its adder graph (:func:`adder_graph`) takes the registered input lanes, with a
+A multiplier-free layer (``cmvm``: a :class:`~hwgen.cmvm.Solution`) has no products: its
+adder graph (:func:`adder_graph`) takes the registered input lanes (folded, R > 1: a digit
+of each lane per cycle, then an accumulator per column, see :mod:`.serial`), with a
 register every ``adder_levels`` adder levels (or, given a clock target, wherever a delay
 model says the next adder would miss it), then the biased sum register, the fused
 elementwise ops (a register between two that compute), which write, through a register, an
