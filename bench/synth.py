@@ -1,9 +1,11 @@
 """Synthesis, place and route of the 16-64-32-32-5 jet MLP per target and reuse factor.
 
     python bench/synth.py [--targets ecp5,ice40,gowin,xilinx,asic] [--reuse 1,4,8,16,64]
-                          [--clock-mhz 100] [--out DIR]
+                          [--strategies auto,cmvm] [--clock-mhz 100] [--no-place] [--out DIR]
 
-For each reuse factor R it builds the bundled jet MLP (examples/jet_mlp.onnx), then for each
+For each reuse factor R and strategy (``auto``: multiplier-free at R = 1, multipliers when
+folded; ``cmvm``: multiplier-free at every R, folded ones digit-serial) it builds the bundled
+jet MLP (examples/jet_mlp.onnx), then for each
 target runs the fit check and, where the design may fit, `hwgen synth` (Yosys, nextpnr).
 It prints one row per (target, R): the estimate beside the actual LUT/FF/DSP, BRAM, routed
 Fmax, seconds and peak memory per step, or the refusal and how long it took, then the
@@ -40,6 +42,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--targets", default="ecp5,ice40,gowin,xilinx,asic")
     ap.add_argument("--reuse", default="1,4,8,16,64")
+    ap.add_argument("--strategies", default="auto,cmvm")
     ap.add_argument("--clock-mhz", type=float, default=100.0)
     ap.add_argument("--no-place", action="store_true", help="synthesis only")
     ap.add_argument("--out", type=Path, default=None)
@@ -48,27 +51,32 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     for r in [int(v) for v in args.reuse.split(",")]:
-        build = out / f"jet_r{r}"
-        if not (build / "manifest.json").exists():
-            t0 = time.perf_counter()
-            flow.build_model(REPO / "examples" / "jet_mlp.onnx", build, reuse_factor=r, tb_samples=64)
-            print(f"built R={r} in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
-        for target in args.targets.split(","):
-            t0 = time.perf_counter()
-            try:
-                rep = synth.synthesize(build, target, clock_mhz=args.clock_mhz, place=not args.no_place,
-                                       progress=lambda m, t=target, r=r: print(f"[{t} R={r}] {m}", file=sys.stderr,
-                                                                               flush=True))
-            except HwgenError as e:
-                rows.append((target, r, f"refused in {time.perf_counter() - t0:.2f} s: {e}"))
+        for strategy in args.strategies.split(","):
+            if r == 1 and strategy == "cmvm" and "auto" in args.strategies.split(","):
+                continue                      # auto is cmvm at R = 1
+            build = out / f"jet_r{r}_{strategy}"
+            if not (build / "manifest.json").exists():
+                t0 = time.perf_counter()
+                flow.build_model(REPO / "examples" / "jet_mlp.onnx", build, reuse_factor=r, tb_samples=64,
+                                 strategy=strategy)
+                print(f"built R={r} {strategy} in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+            for target in args.targets.split(","):
+                t0 = time.perf_counter()
+                name = f"{target} R={r} {strategy}"
+                try:
+                    rep = synth.synthesize(build, target, clock_mhz=args.clock_mhz, place=not args.no_place,
+                                           progress=lambda m, n=name: print(f"[{n}] {m}", file=sys.stderr,
+                                                                            flush=True))
+                except HwgenError as e:
+                    rows.append((name, f"refused in {time.perf_counter() - t0:.2f} s: {e}"))
+                    print(rows[-1], file=sys.stderr, flush=True)
+                    continue
+                rows.append((name, _summary(rep)))
                 print(rows[-1], file=sys.stderr, flush=True)
-                continue
-            rows.append((target, r, _summary(rep)))
-            print(rows[-1], file=sys.stderr, flush=True)
-            (out / f"report_{target}_r{r}.json").write_text(json.dumps(rep, indent=1))
+                (out / f"report_{target}_r{r}_{strategy}.json").write_text(json.dumps(rep, indent=1))
     print(f"\nhwgen synth on the jet MLP (16-64-32-32-5), clock target {args.clock_mhz:g} MHz; folders in {out}")
-    for target, r, text in rows:
-        print(f"  {target:6} R={r:<3} {text}")
+    for name, text in rows:
+        print(f"  {name:20} {text}")
     print("\nreference (issue 14, by hand, the RTL before this flow):")
     for name, text in REFERENCE:
         print(f"  {name:34} {text}")

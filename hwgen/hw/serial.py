@@ -58,11 +58,11 @@ def digits(in_type: FixedType, reuse: int) -> Digits:
 
 def latency(dg: Digits, graph_regs: int, post_regs: int) -> int:
     """Edges from a digit-serial stage's input handshake to its output being readable (the
-    handshake's own edge counted): the shift registers load at the handshake, the last
-    digit leaves them ``count - 1`` edges later, ``graph_regs`` registers in the adder
+    handshake's own edge counted): the lanes are registered at the handshake, the shift
+    registers load one edge later, the last digit leaves them ``count - 1`` edges later, ``graph_regs`` registers in the adder
     graph, the accumulator, the biased sum register, ``post_regs`` registers between the
     fused ops, the last fused op's register and the output FIFO's read register."""
-    return 1 + (dg.count - 1) + graph_regs + 1 + 1 + post_regs + 2
+    return 1 + 1 + (dg.count - 1) + graph_regs + 1 + 1 + post_regs + 2
 
 
 def fifo_depth(dg: Digits, graph_regs: int, post_regs: int) -> int:
@@ -72,19 +72,23 @@ def fifo_depth(dg: Digits, graph_regs: int, post_regs: int) -> int:
 
 
 def shift_in(m: Module, dg: Digits, x: list, in_type: FixedType, take):
-    """Input shift registers: every lane loaded when ``take``, then its digits, top first, one
+    """Input shift registers: the lanes registered as they arrive (a sample taken when
+    ``take``), then loaded into the shift registers, which give their digits, top first, one
     per cycle. Returns (the digits as values in ``[dg.lo, dg.hi]``; the tags of this cycle's
-    digits: valid, first digit, last digit; ``free``: the registers may take a sample now)."""
+    digits: valid, first digit, last digit; ``free``: a sample may be taken now).
+
+    The load is one cycle after the handshake, from registers: the load mux of every
+    shift register bit then hangs off one flip-flop. Loaded straight from the handshake
+    (``valid & ready`` of the stream before), that wide fan-out came after the FIFO's and the
+    in-flight counter's logic and was the critical path of the jet MLP at R = 4 (63 MHz)."""
     d, n = dg.bits, dg.count
     width = d * n
-    lanes = []
-    for v in x:
-        pad = width - len(v)
-        lanes.append(Cat(v, (v[-1] if in_type.signed else Const(0, 1)).replicate(pad)) if pad else v)
-    sr = Signal(width * len(x), name="x_digits", reset_less=True)
-    shifted = [Cat(Const(0, d), sr[k * width:(k + 1) * width - d]) for k in range(len(x))]
-    m.d.sync += sr.eq(Mux(take, Cat(*lanes), Cat(*shifted)))
-    # the digit counter: n - 1 while idle
+    # each lane extended to the digits' width by its sign (zeros if unsigned)
+    lanes = Signal(width * len(x), name="x_in", reset_less=True)
+    m.d.sync += lanes.eq(Cat(*[Cat(v, (v[-1] if in_type.signed else Const(0, 1)).replicate(width - len(v)))
+                               if width > len(v) else v for v in x]))
+    # Admission: the digits a sample taken now will give from the next cycle on; the tags of
+    # the digits the shift registers give are these, a cycle later.
     index = Signal(range(n), init=n - 1, name="digit")
     first, last, valid = Signal(name="digit_first"), Signal(init=1, name="digit_last"), Signal(name="digit_valid")
     with m.If(take):
@@ -93,15 +97,20 @@ def shift_in(m: Module, dg: Digits, x: list, in_type: FixedType, take):
         m.d.sync += [index.eq(index + 1), first.eq(0), last.eq(index == n - 2)]
     with m.Else():
         m.d.sync += [first.eq(0), valid.eq(0)]
+    tags = Signal(3, name="digit_tags")
+    m.d.sync += tags.eq(Cat(valid, first, last))
+    sr = Signal(width * len(x), name="x_digits", reset_less=True)
+    shifted = [Cat(Const(0, d), sr[k * width:(k + 1) * width - d]) for k in range(len(x))]
+    m.d.sync += sr.eq(Mux(first, lanes, Cat(*shifted)))
     out = []
     for k in range(len(x)):
         top = sr[(k + 1) * width - d:(k + 1) * width]
         if in_type.signed:
             # the top digit is signed, the others unsigned
-            out.append(Cat(top, Mux(first, top[-1], 0)).as_signed())
+            out.append(Cat(top, Mux(tags[1], top[-1], 0)).as_signed())
         else:
             out.append(top)
-    return out, [valid, first, last], last
+    return out, [tags[0], tags[1], tags[2]], last
 
 
 def column_widths(sol: Solution, in_type: FixedType) -> list[int]:
