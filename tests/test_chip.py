@@ -91,7 +91,7 @@ def test_estimate_follows_the_reuse_factor_and_the_strategy():
     assert estimate.fit_problems(ests[4, "auto"], pins=False)
     assert not estimate.fit_problems(ests[16, "auto"], pins=False)
     assert ests[16, "auto"].dsp <= dev.dsp
-    assert "-r 1 --strategy cmvm" in hint
+    assert "-r 1 --strategy cmvm" in hint and "-r 4 --strategy cmvm" in hint
 
 
 def test_a_layer_config_sends_its_multipliers_to_logic(tmp_path):

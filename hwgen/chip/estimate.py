@@ -301,14 +301,14 @@ def suggestion(est: Estimate, graph, stages) -> str:
         if not fit_problems(e, pins=False):
             hints.append(f"rebuild with hwgen build -r 1 --strategy cmvm (multiplier-free; estimate: "
                          f"{e.lut:,} {e.device.lut_kind}, no {e.device.dsp_kind or 'DSP'})")
-        elif current > 1:
+        if current > 1:
             # folded and multiplier-free at the same throughput (digit-serial inputs)
             trial = [dataclasses.replace(st, strategy_override="cmvm") if st.dense is not None else st
                      for st in stages]
             e = estimate(graph, trial, est.device, est.io, est.policy if est.policy != "dsp" else "auto",
                          est.layer_policy)
             if not fit_problems(e, pins=False):
-                hints.append(f"rebuild with hwgen build -r {current} --strategy cmvm (multiplier-free, same "
+                hints.append(f"{'or ' if hints else ''}rebuild with hwgen build -r {current} --strategy cmvm (multiplier-free, same "
                              f"throughput; estimate: {e.lut:,} {e.device.lut_kind}, no {e.device.dsp_kind or 'DSP'})")
     r = 2
     while r <= 1024:
