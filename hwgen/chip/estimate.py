@@ -292,35 +292,33 @@ def suggestion(est: Estimate, graph, stages) -> str:
     if est.dsp > est.device.dsp and est.policy == "dsp":
         hints.append("--multipliers auto (hard multipliers up to the device's count, the rest in logic)")
     current = max((s.reuse for s in stages), default=1)
+    policy = est.policy if est.policy != "dsp" else "auto"
+
+    def fits(**change):
+        """The estimate with every dense stage changed so, if that fits (else None)."""
+        trial = [dataclasses.replace(st, **change) if st.dense is not None else st for st in stages]
+        e = estimate(graph, trial, est.device, est.io, policy, est.layer_policy)
+        return None if fit_problems(e, pins=False) else e
+
+    none = f"no {est.device.dsp_kind or 'DSP'}"
     if any(st.dense is not None and st.strategy != "cmvm" for st in stages):
         # the multiplier-free strategy at R = 1: often smaller than any folding
-        trial = [dataclasses.replace(st, reuse=1, strategy_override="cmvm") if st.dense is not None else st
-                 for st in stages]
-        e = estimate(graph, trial, est.device, est.io, est.policy if est.policy != "dsp" else "auto",
-                     est.layer_policy)
-        if not fit_problems(e, pins=False):
+        e = fits(reuse=1, strategy_override="cmvm")
+        if e:
             hints.append(f"rebuild with hwgen build -r 1 --strategy cmvm (multiplier-free; estimate: "
-                         f"{e.lut:,} {e.device.lut_kind}, no {e.device.dsp_kind or 'DSP'})")
-        if current > 1:
-            # folded and multiplier-free at the same throughput (digit-serial inputs)
-            trial = [dataclasses.replace(st, strategy_override="cmvm") if st.dense is not None else st
-                     for st in stages]
-            e = estimate(graph, trial, est.device, est.io, est.policy if est.policy != "dsp" else "auto",
-                         est.layer_policy)
-            if not fit_problems(e, pins=False):
-                hints.append(f"{'or ' if hints else ''}rebuild with hwgen build -r {current} --strategy cmvm (multiplier-free, same "
-                             f"throughput; estimate: {e.lut:,} {e.device.lut_kind}, no {e.device.dsp_kind or 'DSP'})")
+                         f"{e.lut:,} {e.device.lut_kind}, {none})")
+        # folded and multiplier-free at the same throughput (digit-serial inputs)
+        e = fits(strategy_override="cmvm") if current > 1 else None
+        if e:
+            hints.append(f"{'or ' if hints else ''}rebuild with hwgen build -r {current} --strategy cmvm "
+                         f"(multiplier-free, same throughput; estimate: {e.lut:,} {e.device.lut_kind}, {none})")
     r = 2
     while r <= 1024:
-        if r > current:
-            trial = [dataclasses.replace(st, reuse=max(st.reuse, r), strategy_override="auto")
-                     if st.dense is not None else st for st in stages]
-            e = estimate(graph, trial, est.device, est.io, est.policy if est.policy != "dsp" else "auto",
-                         est.layer_policy)
-            if not fit_problems(e, pins=False):
-                hints.append(f"{'or ' if hints else ''}rebuild with hwgen build -r {r} (estimate: {e.lut:,} {e.device.lut_kind}, "
-                             f"{e.dsp} {e.device.dsp_kind or 'DSP'})")
-                break
+        e = fits(reuse=r, strategy_override="auto") if r > current else None
+        if e:
+            hints.append(f"{'or ' if hints else ''}rebuild with hwgen build -r {r} (estimate: {e.lut:,} "
+                         f"{e.device.lut_kind}, {e.dsp} {e.device.dsp_kind or 'DSP'})")
+            break
         r *= 2
     bigger = [d.name for d in _larger_devices(est)]
     if bigger:
