@@ -102,9 +102,10 @@ def _cmvm_estimate(st, graph) -> StageEstimate:
     else:
         depth = serial.fifo_depth(dg, sol.pipeline(st.pacing, lo, hi)[2], st.post_regs)
         accs = sum(serial.column_widths(sol, tin))
-        # shift registers (and their load muxes), the accumulators and their restart gates
-        inputs = op.n_in * dg.bits * dg.count + accs
-        post += op.n_in * dg.bits * dg.count + accs
+        # lane registers, shift registers (and their load muxes) and the accumulators (their
+        # restart is the flip-flops' own reset)
+        inputs = 2 * op.n_in * dg.bits * dg.count + accs
+        post += op.n_in * dg.bits * dg.count
     fifo_lut = 2 * -(-out_bits // 4) * -(-depth // 16)
     est.lut = adders * ADDER_LUT_PER_BIT + post + fifo_lut
     est.ff = (sol.register_bits(lo, hi, st.pacing) + inputs

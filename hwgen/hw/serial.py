@@ -7,7 +7,8 @@ significant first: ``x @ W = sum_j 2**(j*d) * (x_j @ W)``. The graph is the unro
 layer's (same adders, same shared terms), but its inputs are ``d``-bit digits instead of
 ``B``-bit lanes, so every adder is narrower by about ``B - d`` bits, and so is every
 pipeline register. Each column then accumulates Horner-style, ``acc = (acc << d) + p``
-(starting again at the top digit), and takes its bias after the last digit.
+(the accumulator cleared after each sample's last digit), and the last digit's total takes
+its bias.
 
 Digits. An input shift register per lane gives its top ``d`` bits and shifts up by ``d``
 each cycle. The lower digits are unsigned; the top digit of a signed lane is signed (its
@@ -20,8 +21,9 @@ shift), which lies in that range too, so no step wraps; the golden model does no
 
 Timing. A sample's digits are ``D`` consecutive cycles; ``D <= R``, and the stage takes a
 sample when its shift registers give their last digit (or are idle). The pipeline runs
-freely, like the unrolled layer's: tags travel beside the digits (valid, first digit, last
-digit), the accumulators restart on the first, and the last loads the column sums."""
+freely, like the unrolled layer's: two tags travel beside the digits, ``done`` (a sample's
+last digit: the column totals go to the sum register) and ``restart`` (its last digit, or
+no sample: the accumulators clear)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -62,7 +64,7 @@ def latency(dg: Digits, graph_regs: int, post_regs: int) -> int:
     registers load one edge later, the last digit leaves them ``count - 1`` edges later, ``graph_regs`` registers in the adder
     graph, the accumulator, the biased sum register, ``post_regs`` registers between the
     fused ops, the last fused op's register and the output FIFO's read register."""
-    return 1 + 1 + (dg.count - 1) + graph_regs + 1 + 1 + post_regs + 2
+    return 1 + 1 + (dg.count - 1) + graph_regs + 1 + post_regs + 2
 
 
 def fifo_depth(dg: Digits, graph_regs: int, post_regs: int) -> int:
@@ -71,21 +73,17 @@ def fifo_depth(dg: Digits, graph_regs: int, post_regs: int) -> int:
     return -(-latency(dg, graph_regs, post_regs) // dg.count) + 2
 
 
-#: input lanes that share one copy of the shift registers' load select
-LOAD_GROUP = 4
-
-
-def shift_in(m: Module, dg: Digits, x: list, in_type: FixedType, take, copies: int = 1):
+def shift_in(m: Module, dg: Digits, x: list, in_type: FixedType, take):
     """Input shift registers: the lanes registered as they arrive (a sample taken when
     ``take``), then loaded into the shift registers, which give their digits, top first, one
     per cycle. Returns (the digits as values in ``[dg.lo, dg.hi]``; the tags of this cycle's
-    digits: valid, first digit, last digit; ``copies`` copies of the first-digit tag, for
-    wide fan-outs; ``free``: a sample may be taken now).
+    digits: ``done``, its last digit, and ``restart``, set on a sample's last digit and on
+    idle cycles; ``free``: a sample may be taken now).
 
-    The load is one cycle after the handshake, from registers: the load mux of every
-    shift register bit then hangs off one flip-flop. Loaded straight from the handshake
-    (``valid & ready`` of the stream before), that wide fan-out came after the FIFO's and the
-    in-flight counter's logic and was the critical path of the jet MLP at R = 4 (63 MHz)."""
+    The load is one cycle after the handshake, from registers: the load select then is a
+    flip-flop. Loaded straight from the handshake (``valid & ready`` of the stream before),
+    that wide fan-out came after the FIFO's and the in-flight counter's logic and was the
+    critical path of the jet MLP at R = 4 (63 MHz)."""
     d, n = dg.bits, dg.count
     width = d * n
     # each lane extended to the digits' width by its sign (zeros if unsigned)
@@ -96,36 +94,26 @@ def shift_in(m: Module, dg: Digits, x: list, in_type: FixedType, take, copies: i
     # the digits the shift registers give are these, a cycle later.
     index = Signal(range(n), init=n - 1, name="digit")
     first, last, valid = Signal(name="digit_first"), Signal(init=1, name="digit_last"), Signal(name="digit_valid")
-    # The shift registers' load select, a copy per LOAD_GROUP lanes: one flip-flop driving
-    # every load mux of a layer (512 on the jet MLP's second layer) took a 17.7 ns route.
-    # `keep` stops Yosys merging the copies back into one.
-    loads = [Signal(name=f"digit_load{g}", attrs={"keep": 1})
-             for g in range(max(-(-len(x) // LOAD_GROUP), copies))]
     with m.If(take):
-        m.d.sync += [index.eq(0), first.eq(1), last.eq(n == 1), valid.eq(1), *[s.eq(1) for s in loads]]
+        m.d.sync += [index.eq(0), first.eq(1), last.eq(n == 1), valid.eq(1)]
     with m.Elif(~last):
-        m.d.sync += [index.eq(index + 1), first.eq(0), last.eq(index == n - 2), *[s.eq(0) for s in loads]]
+        m.d.sync += [index.eq(index + 1), first.eq(0), last.eq(index == n - 2)]
     with m.Else():
-        m.d.sync += [first.eq(0), valid.eq(0), *[s.eq(0) for s in loads]]
-    tags = Signal(3, name="digit_tags")
-    m.d.sync += tags.eq(Cat(valid, first, last))
+        m.d.sync += [first.eq(0), valid.eq(0)]
+    tags = Signal(4, name="digit_tags", init=0b1000)
+    m.d.sync += tags.eq(Cat(first, valid & last, 0, ~valid | last))
     sr = Signal(width * len(x), name="x_digits", reset_less=True)
-    for k in range(len(x)):
-        lane = slice(k * width, (k + 1) * width)
-        m.d.sync += sr[lane].eq(Mux(loads[k // LOAD_GROUP], lanes[lane], Cat(Const(0, d), sr[lane][:width - d])))
+    shifted = [Cat(Const(0, d), sr[k * width:(k + 1) * width - d]) for k in range(len(x))]
+    m.d.sync += sr.eq(Mux(first, lanes, Cat(*shifted)))
     out = []
     for k in range(len(x)):
         top = sr[(k + 1) * width - d:(k + 1) * width]
         if in_type.signed:
             # the top digit is signed, the others unsigned
-            out.append(Cat(top, Mux(tags[1], top[-1], 0)).as_signed())
+            out.append(Cat(top, Mux(tags[0], top[-1], 0)).as_signed())
         else:
             out.append(top)
-    # copies of the first-digit tag, one per copy of the load select (they differ in their
-    # inputs, so no copy is merged into another down the pipeline)
-    firsts = Signal(copies, name="digit_firsts")
-    m.d.sync += firsts.eq(Cat(*loads[:copies]))
-    return out, [tags[0], tags[1], tags[2]], [firsts[k] for k in range(copies)], last
+    return out, [tags[1], tags[3]], last
 
 
 def column_widths(sol: Solution, in_type: FixedType) -> list[int]:
@@ -144,17 +132,23 @@ def column_widths(sol: Solution, in_type: FixedType) -> list[int]:
     return out
 
 
-def accumulate(m: Module, dg: Digits, partials: list, widths: list[int], firsts: list) -> list:
-    """Per column, ``acc = (acc << d) + partial``, restarting at the first digit (column
-    ``j`` reads ``firsts[j // LOAD_GROUP]``, copies of one tag); returns the accumulators
-    (``widths[j]`` bits, signed, each exact after the last digit; None for an all-zero
-    column)."""
-    accs = []
+def accumulate(m: Module, dg: Digits, partials: list, widths: list[int], restart) -> list:
+    """Per column, ``total = (acc << d) + partial`` (``widths[j]`` bits, signed), which the
+    accumulator ``acc`` takes, or 0 while ``restart`` (a sample's last digit, or no sample).
+    Returns the totals (each the column's exact value at the last digit; None for an all-zero
+    column).
+
+    The restart is a synchronous reset of the accumulator (a flip-flop's own reset input on
+    FPGAs, no logic), not a gate in front of its adder: one tag then drives no LUTs, and the
+    jet MLP's 2,400 accumulator bits lose a LUT each."""
+    totals = []
     for j, (p, w) in enumerate(zip(partials, widths)):
         if p is None:
-            accs.append(None)
+            totals.append(None)
             continue
         acc = Signal(signed(w), name=f"acc{j}", reset_less=True)
-        m.d.sync += acc.eq(Mux(firsts[j // LOAD_GROUP], 0, acc << dg.bits) + p)
-        accs.append(acc)
-    return accs
+        total = Signal(signed(w), name=f"total{j}")
+        m.d.comb += total.eq((acc << dg.bits) + p)
+        m.d.sync += acc.eq(Mux(restart, 0, total))
+        totals.append(total)
+    return totals

@@ -198,19 +198,16 @@ class DenseStage(wiring.Component):
                 tags = register(m, None, [take], "taken", control=True)
             else:
                 # Folded: the lanes go in a digit per cycle (see hw.serial)
-                copies = -(-self.n_out // serial.LOAD_GROUP)
-                x, tags, firsts, free = serial.shift_in(m, dg, x, self.in_type, take, copies)
+                x, tags, free = serial.shift_in(m, dg, x, self.in_type, take)
                 m.d.comb += self.i.ready.eq((in_flight != depth) & free)
-                tags = tags + firsts
             sums, tags = adder_graph(m, None, self.cmvm, x, (lo, hi), self.pacing, tags)
             if dg is not None:
-                valid, _, last, *firsts = tags
+                valid, restart = tags
                 partials = [None if t is None else align(t[0], t[1]) if t[2] > 0 else -align(t[0], t[1])
                             for t in sums]
                 widths = serial.column_widths(self.cmvm, self.in_type)
-                accs = serial.accumulate(m, dg, partials, widths, firsts)
-                (valid,) = register(m, None, [valid & last], "acc_done", control=True)
-                sums = [None if a is None else (a, 0, 1) for a in accs]
+                totals = serial.accumulate(m, dg, partials, widths, restart)
+                sums = [None if t is None else (t, 0, 1) for t in totals]
             else:
                 (valid,) = tags
             results = []
