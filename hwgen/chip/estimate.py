@@ -86,9 +86,8 @@ def _cmvm_estimate(st, graph) -> StageEstimate:
     lo, hi = (tin.min_raw, tin.max_raw) if dg is None else (dg.lo, dg.hi)
     est = StageEstimate(st.name, [n.name for n in st.nodes], st.reuse, policy="cmvm")
     acc_bits = graph.types[st.dense.outputs[0]].ftype.width + 1
-    widths = sol.adder_widths(lo, hi) + [acc_bits] * op.n_out
-    if dg is not None:
-        widths += [w for w in serial.column_widths(sol, tin) if w]
+    accs = [] if dg is None else [w for w in serial.column_widths(sol, tin) if w]
+    widths = sol.adder_widths(lo, hi) + [acc_bits] * op.n_out + accs
     # a carry chain of more than 4 bits also takes a half cell that generates its carry in
     # and rounds up to whole two-bit cells (ECP5's CCU2C; Yosys maps narrower adders to LUTs)
     adders = sum(widths) + round(CHAIN_OVERHEAD * sum(1 for w in widths if w > 4))
@@ -96,15 +95,13 @@ def _cmvm_estimate(st, graph) -> StageEstimate:
     post = 2 * out_bits * len(st.post)
     # the output FIFO in LUT-RAM: 16 words x 4 bits per two LUT4s (ECP5's DPR16X4), its read
     # register, pointers and in-flight counter in flip-flops
+    depth = cmvm_fifo_depth(sol, st.pacing, tin, st.post_regs, dg)
     if dg is None:
-        depth = cmvm_fifo_depth(sol, st.pacing, (lo, hi), st.post_regs)
         inputs = op.n_in * tin.width
     else:
-        depth = serial.fifo_depth(dg, sol.pipeline(st.pacing, lo, hi)[2], st.post_regs)
-        accs = sum(serial.column_widths(sol, tin))
         # lane registers, shift registers (and their load muxes) and the accumulators (their
         # restart is the flip-flops' own reset)
-        inputs = 2 * op.n_in * dg.bits * dg.count + accs
+        inputs = 2 * op.n_in * dg.bits * dg.count + sum(accs)
         post += op.n_in * dg.bits * dg.count
     fifo_lut = 2 * -(-out_bits // 4) * -(-depth // 16)
     est.lut = adders * ADDER_LUT_PER_BIT + post + fifo_lut

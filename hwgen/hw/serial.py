@@ -32,6 +32,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 
 from ..cmvm import Solution, range_width
 from ..fixed import FixedType
+from .arith import extend
 
 
 @dataclass(frozen=True)
@@ -58,21 +59,6 @@ def digits(in_type: FixedType, reuse: int) -> Digits:
     return Digits(d, count, -(1 << (top - 1)) if in_type.signed else 0, (1 << d) - 1)
 
 
-def latency(dg: Digits, graph_regs: int, post_regs: int) -> int:
-    """Edges from a digit-serial stage's input handshake to its output being readable (the
-    handshake's own edge counted): the lanes are registered at the handshake, the shift
-    registers load one edge later, the last digit leaves them ``count - 1`` edges later, ``graph_regs`` registers in the adder
-    graph, the accumulator, the biased sum register, ``post_regs`` registers between the
-    fused ops, the last fused op's register and the output FIFO's read register."""
-    return 1 + 1 + (dg.count - 1) + graph_regs + 1 + post_regs + 2
-
-
-def fifo_depth(dg: Digits, graph_regs: int, post_regs: int) -> int:
-    """Output FIFO slots: every sample that can be in flight (one per ``count`` cycles of the
-    latency, plus the one being read) and one more, so a full-rate stream never waits."""
-    return -(-latency(dg, graph_regs, post_regs) // dg.count) + 2
-
-
 def shift_in(m: Module, dg: Digits, x: list, in_type: FixedType, take):
     """Input shift registers: the lanes registered as they arrive (a sample taken when
     ``take``), then loaded into the shift registers, which give their digits, top first, one
@@ -88,8 +74,7 @@ def shift_in(m: Module, dg: Digits, x: list, in_type: FixedType, take):
     width = d * n
     # each lane extended to the digits' width by its sign (zeros if unsigned)
     lanes = Signal(width * len(x), name="x_in", reset_less=True)
-    m.d.sync += lanes.eq(Cat(*[Cat(v, (v[-1] if in_type.signed else Const(0, 1)).replicate(width - len(v)))
-                               if width > len(v) else v for v in x]))
+    m.d.sync += lanes.eq(Cat(*[extend(v, width) for v in x]))
     # Admission: the digits a sample taken now will give from the next cycle on; the tags of
     # the digits the shift registers give are these, a cycle later.
     index = Signal(range(n), init=n - 1, name="digit")
@@ -100,8 +85,8 @@ def shift_in(m: Module, dg: Digits, x: list, in_type: FixedType, take):
         m.d.sync += [index.eq(index + 1), first.eq(0), last.eq(index == n - 2)]
     with m.Else():
         m.d.sync += [first.eq(0), valid.eq(0)]
-    tags = Signal(4, name="digit_tags", init=0b1000)
-    m.d.sync += tags.eq(Cat(first, valid & last, 0, ~valid | last))
+    tags = Signal(3, name="digit_tags", init=0b100)      # first, done, restart
+    m.d.sync += tags.eq(Cat(first, valid & last, ~valid | last))
     sr = Signal(width * len(x), name="x_digits", reset_less=True)
     shifted = [Cat(Const(0, d), sr[k * width:(k + 1) * width - d]) for k in range(len(x))]
     m.d.sync += sr.eq(Mux(first, lanes, Cat(*shifted)))
@@ -113,7 +98,7 @@ def shift_in(m: Module, dg: Digits, x: list, in_type: FixedType, take):
             out.append(Cat(top, Mux(tags[0], top[-1], 0)).as_signed())
         else:
             out.append(top)
-    return out, [tags[1], tags[3]], last
+    return out, [tags[1], tags[2]], last
 
 
 def column_widths(sol: Solution, in_type: FixedType) -> list[int]:

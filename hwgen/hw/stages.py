@@ -185,10 +185,7 @@ class DenseStage(wiring.Component):
             post_regs = len(self.post_steps) - 1
             dg = self.digits
             lo, hi = (self.in_type.min_raw, self.in_type.max_raw) if dg is None else (dg.lo, dg.hi)
-            if dg is None:
-                depth = cmvm_fifo_depth(self.cmvm, self.pacing, (lo, hi), post_regs)
-            else:
-                depth = serial.fifo_depth(dg, self.cmvm.pipeline(self.pacing, lo, hi)[2], post_regs)
+            depth = cmvm_fifo_depth(self.cmvm, self.pacing, self.in_type, post_regs, dg)
             in_flight = Signal(range(depth + 1), name="in_flight")
             take, give = self.i.valid & self.i.ready, self.o.valid & self.o.ready
             m.d.sync += in_flight.eq(in_flight + take - give)
@@ -246,7 +243,7 @@ class DenseStage(wiring.Component):
                      for lo in range(0, width, FIFO_SLICE)]
             for k, fifo in enumerate(fifos):
                 m.submodules[f"out_fifo{k}" if len(fifos) > 1 else "out_fifo"] = fifo
-                m.d.comb += [fifo.w_en.eq(done), fifo.w_data.eq(out_data[k * FIFO_SLICE:]),
+                m.d.comb += [fifo.w_en.eq(done), fifo.w_data.eq(out_data[k * FIFO_SLICE:(k + 1) * FIFO_SLICE]),
                              fifo.r_en.eq(self.o.ready)]
             m.d.comb += [self.o.valid.eq(fifos[0].r_rdy), self.o.payload.eq(Cat(*[f.r_data for f in fifos]))]
             return m
@@ -367,18 +364,27 @@ def cmvm_regs(sol: Solution, pacing: Pacing | int, in_range: tuple[int, int]) ->
     return 1 + sol.pipeline(pacing, *in_range)[2]
 
 
-def cmvm_latency(sol: Solution, pacing: Pacing | int, in_range: tuple[int, int], post_regs: int = 0) -> int:
+def cmvm_latency(sol: Solution, pacing: Pacing | int, in_type: FixedType, post_regs: int = 0,
+                 digits: serial.Digits | None = None) -> int:
     """Edges from a multiplier-free stage's input handshake to its output being readable:
     :func:`cmvm_regs`, then the sum register, ``post_regs`` registers between its fused ops,
-    the last fused op's register and the FIFO's read register."""
-    return cmvm_regs(sol, pacing, in_range) + 3 + post_regs
+    the last fused op's register and the FIFO's read register. Folded (``digits``: see
+    :mod:`.serial`), the graph sees the digits' range, and ``digits.count`` edges more: the
+    shift registers load a cycle after the input register, and give their last digit
+    ``count - 1`` cycles after the first (the last accumulation is in the sum register's
+    cycle)."""
+    if digits is None:
+        return cmvm_regs(sol, pacing, (in_type.min_raw, in_type.max_raw)) + 3 + post_regs
+    return cmvm_regs(sol, pacing, (digits.lo, digits.hi)) + 3 + post_regs + digits.count
 
 
-def cmvm_fifo_depth(sol: Solution, pacing: Pacing | int, in_range: tuple[int, int], post_regs: int = 0) -> int:
+def cmvm_fifo_depth(sol: Solution, pacing: Pacing | int, in_type: FixedType, post_regs: int = 0,
+                    digits: serial.Digits | None = None) -> int:
     """Slots of a multiplier-free stage's output FIFO: one per sample that can be in flight
-    between its input handshake and the read of its output (the stage's latency, plus the
-    sample being read), plus one so that a full-rate stream never waits for a slot."""
-    return cmvm_latency(sol, pacing, in_range, post_regs) + 2
+    between its input handshake and the read of its output (the stage's latency, at most one
+    sample per ``digits.count`` cycles when folded), one for the sample being read, plus one
+    so that a full-rate stream never waits for a slot."""
+    return -(-cmvm_latency(sol, pacing, in_type, post_regs, digits) // (digits.count if digits else 1)) + 2
 
 
 def adder_graph(m: Module, en, sol: Solution, x: list, in_range: tuple[int, int], pacing: Pacing | int,

@@ -115,12 +115,8 @@ class StagePlan:
         """Edges from the input handshake to the output register load."""
         if self.dense is None:
             return 0
-        if self.strategy == "cmvm" and self.reuse > 1:
-            dg = self.digits
-            return serial.latency(dg, self.solution.pipeline(self.pacing, dg.lo, dg.hi)[2], self.post_regs)
         if self.strategy == "cmvm":
-            t = self.in_type.ftype
-            return cmvm_latency(self.solution, self.pacing, (t.min_raw, t.max_raw), self.post_regs)
+            return cmvm_latency(self.solution, self.pacing, self.in_type.ftype, self.post_regs, self.digits)
         return self.reuse - 1 + operand_regs(self.reuse) + tree_regs(-(-self.dense.op.n_in // self.reuse), self.adder_levels) + 2
 
     @property
