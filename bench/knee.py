@@ -13,16 +13,13 @@ the smallest R whose multipliers all fit the device's DSPs: below it, multiplier
 into logic and the multiplier-free layers are smaller. The estimate is within 5-15% of
 Yosys on the synthesized points (bench/synth.py measures them)."""
 import argparse
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-from hwgen import flow
+from _jet import jet_build
+
 from hwgen.chip import estimate as est_mod
 from hwgen.chip import synth
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def main():
@@ -37,12 +34,7 @@ def main():
     for r in [int(v) for v in args.reuse.split(",")]:
         figures = {}
         for strategy in ("multipliers", "cmvm"):
-            build = out / f"jet_r{r}_{strategy}"
-            if not (build / "manifest.json").exists():
-                t0 = time.perf_counter()
-                flow.build_model(REPO / "examples" / "jet_mlp.onnx", build, reuse_factor=r, tb_samples=16,
-                                 strategy=strategy)
-                print(f"built R={r} {strategy} in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+            build = jet_build(out, r, strategy, tb_samples=16)
             for policy in (("auto", "lut") if strategy == "multipliers" else ("auto",)):
                 _, _, _, dev, est = synth.plan(build, args.target, args.device, policy)
                 device = dev

@@ -19,11 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from hwgen import flow
+from _jet import jet_build
+
 from hwgen.chip import synth
 from hwgen.errors import HwgenError
-
-REPO = Path(__file__).resolve().parent.parent
 
 #: issue 14, measured by hand with YoWASP Yosys 0.70 synth_ecp5 / nextpnr-ecp5 (RTL before the
 #: synthesis flow: phase mux and multiply in one cycle, no skid buffers)
@@ -54,12 +53,7 @@ def main():
         for strategy in args.strategies.split(","):
             if r == 1 and strategy == "cmvm" and "auto" in args.strategies.split(","):
                 continue                      # auto is cmvm at R = 1
-            build = out / f"jet_r{r}_{strategy}"
-            if not (build / "manifest.json").exists():
-                t0 = time.perf_counter()
-                flow.build_model(REPO / "examples" / "jet_mlp.onnx", build, reuse_factor=r, tb_samples=64,
-                                 strategy=strategy)
-                print(f"built R={r} {strategy} in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+            build = jet_build(out, r, strategy, tb_samples=64)
             for target in args.targets.split(","):
                 t0 = time.perf_counter()
                 name = f"{target} R={r} {strategy}"
