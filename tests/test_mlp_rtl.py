@@ -51,8 +51,6 @@ def test_mlp_bit_exact_in_verilator(builds, reuse):
     assert res["stressed_samples"] > 9900 and res["stalled_cycles"] > 1000  # stress on nearly every sample
     assert res["ii_min"] == res["ii_max"] == reuse == manifest["initiation_interval"]
     assert res["latency_min"] == res["latency_max"] == manifest["latency_cycles"]
-    if reuse == 1:
-        assert manifest["latency_cycles"] <= 15
 
 
 def test_corrupted_expected_vector_fails_and_names_sample(builds, tmp_path):
