@@ -152,6 +152,10 @@ def test_ecp5_synthesis_places_routes_and_breaks_down_per_layer(tiny):
     assert placed["TRELLIS_COMB"]["used"] >= rep["core"]["lut_equivalents"]
     assert placed["TRELLIS_COMB"]["available"] == 83_640
     assert placed["TRELLIS_IO"]["used"] == 8  # the pin wrapper, not 200 core ports
+    # the clock on the package's clock pin, the other pins where nextpnr likes
+    log = (tiny / "synth" / "ecp5" / "nextpnr.log").read_text()
+    assert "IO 'clk' is unconstrained" not in log and "IO 'din' is unconstrained" in log
+    assert 'SITE "G2"' in (tiny / "synth" / "ecp5" / "wrapper.lpf").read_text()
     assert [s["step"] for s in rep["steps"]] == ["estimate", "yosys synth_ecp5", "nextpnr-ecp5"]
     assert rep["estimate"]["lut"] > 0
     # every adder's unread carry out and constant carry in was cut, so nextpnr added neither
@@ -432,6 +436,14 @@ def test_folded_multiplier_free_layers_shrink_with_the_reuse_factor(tmp_path):
         assert res.returncode == 0, res.stderr
         rep = _report(out, "ecp5")
         figures[r] = (rep["core"]["lut_equivalents"], rep["core"]["ff"], rep["estimate"]["lut"])
+    # folded, the 32-column layer is in 4 column blocks, each with its own copies of the
+    # input shift registers in modules of their own, which synthesis kept (within a module
+    # it merges equal flip-flops)
+    copies = sorted(p.stem for p in (tmp_path / "r4" / "rtl").glob("*.v") if re.search(r"_digits\d+_\d+$", p.stem))
+    assert {re.search(r"_digits(\d+)_", c).group(1) for c in copies} >= {"0", "1", "2", "3"}, copies
+    stat = json.loads((tmp_path / "r4" / "synth" / "ecp5" / "stat.json").read_text())["modules"]
+    ffs = {c: sum(n for t, n in stat["\\" + c]["num_cells_by_type"].items() if "FF" in t) for c in copies}
+    assert all(n > 0 for n in ffs.values()), ffs
     (lut1, ff1, est1), (lut4, ff4, est4) = figures[1], figures[4]
     assert lut4 < 0.8 * lut1 and ff4 < ff1, figures
     for lut, _, est in figures.values():

@@ -32,6 +32,11 @@ class Device:
     #: pins for the synthesis wrapper's clk, rst_pin, din, in_valid, out_ready, in_ready,
     #: out_valid, dout, where nextpnr needs every I/O placed (Gowin); from amaranth-boards
     wrapper_pins: tuple[str, ...] = ()
+    #: a clock-capable pin for the wrapper's clk where the others are left to nextpnr
+    #: (ECP5: the board clock pin of a package in amaranth-boards). Left to nextpnr, the
+    #: clock of the jet MLP at R = 4 landed on a pin with no route to the clock tree:
+    #: "Failed to route arc 0.0 of net 'clk$TRELLIS_IO_IN'"
+    clock_pin: str = ""
 
     @property
     def placed(self) -> bool:
@@ -41,13 +46,15 @@ class Device:
 _ECP5 = "MULT18X18D"
 DEVICES: tuple[Device, ...] = (
     Device("ecp5", "LFE5U-85F", 83_640, 83_640, 156, 208, 205, "LUT4", _ECP5,
-           ("--85k", "--package", "CABGA381", "--speed", "6"), aliases=("85k", "lfe5u-85f-6bg381c")),
+           ("--85k", "--package", "CABGA381", "--speed", "6"), aliases=("85k", "lfe5u-85f-6bg381c"),
+           clock_pin="G2"),   # CABGA381: PCLKT6_0, the ULX3S 25 MHz clock
     Device("ecp5", "LFE5U-45F", 43_848, 43_848, 72, 108, 203, "LUT4", _ECP5,
-           ("--45k", "--package", "CABGA381", "--speed", "6"), aliases=("45k",)),
+           ("--45k", "--package", "CABGA381", "--speed", "6"), aliases=("45k",), clock_pin="G2"),
     Device("ecp5", "LFE5U-25F", 24_288, 24_288, 28, 56, 197, "LUT4", _ECP5,
-           ("--25k", "--package", "CABGA256", "--speed", "6"), aliases=("25k",)),
+           ("--25k", "--package", "CABGA256", "--speed", "6"), aliases=("25k",),
+           clock_pin="P6"),   # CABGA256: the Colorlight 5A-75B 25 MHz clock
     Device("ecp5", "LFE5U-12F", 12_096, 12_096, 28, 32, 197, "LUT4", _ECP5,
-           ("--12k", "--package", "CABGA256", "--speed", "6"), aliases=("12k",)),
+           ("--12k", "--package", "CABGA256", "--speed", "6"), aliases=("12k",), clock_pin="P6"),
     Device("ice40", "iCE40UP5K", 5_280, 5_280, 8, 30, 39, "LC", "SB_MAC16",
            ("--up5k", "--package", "sg48"), synth_args=("-device", "u"), aliases=("up5k",)),
     Device("ice40", "iCE40HX8K", 7_680, 7_680, 0, 32, 206, "LC", "",

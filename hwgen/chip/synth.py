@@ -285,6 +285,9 @@ def _place_and_route(work: Path, dev: Device, clock: float, seed: int, say, step
         names = ("clk", "rst_pin", "din", "in_valid", "out_ready", "in_ready", "out_valid", "dout")
         (work / "wrapper.cst").write_text("".join(f'IO_LOC "{n}" {p};\n' for n, p in zip(names, dev.wrapper_pins)))
         args += ["--vopt", "cst=wrapper.cst"]
+    elif dev.clock_pin and target == "ecp5":
+        (work / "wrapper.lpf").write_text(f'LOCATE COMP "clk" SITE "{dev.clock_pin}";\n')
+        args += ["--lpf", "wrapper.lpf", "--lpf-allow-unconstrained"]
     say(f"{tool.name}: placing and routing on {dev.name} at {clock:g} MHz")
     p = tools.run_timed(tool, args, cwd=work, log=work / "nextpnr.out", progress=say, what=tool.name,
                         tool_log=work / "nextpnr.log")
