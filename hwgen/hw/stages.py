@@ -399,11 +399,11 @@ def cmvm_fifo_depth(sol: Solution, pacing: Pacing | int, in_type: FixedType, pos
 def adder_graph(m: Module, en, sol: Solution, x: list, in_range: tuple[int, int], pacing: Pacing | int,
                 tags: list):
     """The multiplier-free ``x @ W`` of a :class:`~hwgen.cmvm.Solution`, pipelined as
-    :meth:`~hwgen.cmvm.Solution.pipeline` places it (``pacing``): the adders of the first
+    :meth:`~hwgen.cmvm.Solution.pipeline` places it (``pacing``). ``x``: per input, a dict
+    column block -> its register for that block (:meth:`~hwgen.cmvm.Solution.input_blocks`;
+    each block's adders read their own). The adders of the first
     cycle, then a register (loaded while ``en``) holding every value a later cycle reads,
-    and so on; :func:`cmvm_regs` registers in all. ``x``: per input, a dict column block ->
-    that block's register of it (:meth:`~hwgen.cmvm.Solution.input_blocks`); each block's
-    adders read their own.
+    and so on; :func:`cmvm_regs` registers in all.
 
     Every adder is exactly as wide as its range (:meth:`Solution.ranges`), and adds only the
     bits that need it: for ``a + (b << d)`` the low ``d`` bits of ``a`` pass through. The
