@@ -110,32 +110,6 @@ class Solution:
     adders: list[Adder]
     outputs: list[Term | None]
     levels: list[int] = field(default_factory=list)   # adder depth of every signal
-    #: column block (see :func:`solve`) of every adder and of every output; empty: one block
-    adder_block: list[int] = field(default_factory=list)
-    output_block: list[int] = field(default_factory=list)
-
-    def block_of(self, s: int) -> int:
-        """The column block of adder signal ``s`` (``s >= n_in``)."""
-        return self.adder_block[s - self.n_in] if self.adder_block else 0
-
-    def input_blocks(self, pacing: "Pacing | int", in_lo: int = 0, in_hi: int = 0) -> list[list[int]]:
-        """Per input, the blocks that read it in the first cycle of the pipeline paced by
-        ``pacing`` (each gets a register of its own: see :func:`hwgen.hw.serial.lane_modules`);
-        an input read only in later cycles has one (it is carried on by the pipeline
-        registers), an input read by nothing none."""
-        made, last, n_regs = self.pipeline(pacing, in_lo, in_hi)
-        first: list[set[int]] = [set() for _ in range(self.n_in)]
-        later = [last[i] > 0 for i in range(self.n_in)]
-        for k, ad in enumerate(self.adders):
-            if made[self.n_in + k] == 0:
-                for s in (ad.a, ad.b):
-                    if s < self.n_in:
-                        first[s].add(self.block_of(self.n_in + k))
-        if n_regs == 0:
-            for j, t in enumerate(self.outputs):
-                if t is not None and t[0] < self.n_in:
-                    first[t[0]].add(self.output_block[j] if self.output_block else 0)
-        return [sorted(b) if b else ([0] if later[i] else []) for i, b in enumerate(first)]
 
     @property
     def depth(self) -> int:
@@ -301,56 +275,13 @@ class _Columns:
         col[(term[0], term[1])] = term[2]
 
 
-#: columns per block of a folded layer's adder graph in hardware (see :func:`column_block`)
-COLUMN_BLOCK = 8
-
-
-def column_block(reuse: int) -> int | None:
-    """Columns per block (:func:`solve`) of a multiplier-free layer at reuse factor
-    ``reuse``: the whole matrix at R = 1, where area is the limit (the jet MLP takes 72.5%
-    of the largest ECP5), :data:`COLUMN_BLOCK` when folded, where routing is."""
-    return None if reuse == 1 else COLUMN_BLOCK
-
-
-def solve(weights, block: int | None = None) -> Solution:
-    """The adder graph of ``x @ weights`` (``weights``: integers, shape (n_in, n_out)).
-
-    ``block``: the columns in blocks of that many, each solved apart, so that terms are
-    shared only within a block (:func:`column_block`): a term shared across a whole layer
-    feeds adders all over the chip, and routing, not logic, sets the clock. On the jet MLP
-    at R = 4 (ECP5, nextpnr), blocks of 8 columns cost 13.5% more adders (4,663 against
-    4,107) and raised the routed Fmax from 81 to 88 MHz, moving the critical path out of
-    the adder graphs."""
+def solve(weights) -> Solution:
+    """The adder graph of ``x @ weights`` (``weights``: integers, shape (n_in, n_out))."""
     w = np.asarray(weights)
     if w.ndim != 2:
         raise HwgenError(f"cmvm needs a 2-D weight matrix, got shape {w.shape}")
-    if block is not None and w.shape[1] > block:
-        return _union([solve(w[:, c:c + block]) for c in range(0, w.shape[1], block)])
     key = hashlib.sha256(repr((w.shape, [int(v) for v in w.reshape(-1)])).encode()).hexdigest()
     return _cached_solve(w, key)
-
-
-def _union(parts: list[Solution]) -> Solution:
-    """Column blocks solved apart as one solution: the same inputs, the blocks' adders one
-    after the other, every adder and output marked with its block."""
-    n_in = parts[0].n_in
-    adders: list[Adder] = []
-    outputs: list[Term | None] = []
-    levels = list(parts[0].levels[:n_in])
-    adder_block: list[int] = []
-    output_block: list[int] = []
-    for b, part in enumerate(parts):
-        base = len(adders)
-
-        def moved(s: int) -> int:
-            return s if s < n_in else s + base
-
-        adders += [Adder(moved(a.a), moved(a.b), a.shift, a.sign) for a in part.adders]
-        outputs += [None if t is None else (moved(t[0]), t[1], t[2]) for t in part.outputs]
-        levels += part.levels[n_in:]
-        adder_block += [b] * len(part.adders)
-        output_block += [b] * len(part.outputs)
-    return Solution(n_in, adders, outputs, levels, adder_block, output_block)
 
 
 def _cached_solve(w: np.ndarray, digest: str) -> Solution:

@@ -257,8 +257,8 @@ def test_a_wrong_adder_in_hardware_is_caught(monkeypatch):
     g = with_strategy(small_mlp(1), "cmvm")
     real = cmvm.solve
 
-    def planted(w, block=None):
-        sol = real(w, block)
+    def planted(w):
+        sol = real(w)
         k = next(k for k, ad in enumerate(sol.adders) if ad.shift > 0)
         bad = dataclasses.replace(sol, adders=list(sol.adders))
         bad.adders[k] = dataclasses.replace(sol.adders[k], sign=-sol.adders[k].sign)
@@ -266,35 +266,6 @@ def test_a_wrong_adder_in_hardware_is_caught(monkeypatch):
     monkeypatch.setattr(cmvm, "solve", planted)
     top, r = amaranth_check(g, n=40)
     assert not r["passed"] and r["mismatches"] > 0
-
-
-def test_column_blocks_share_only_within_a_block_and_stay_exact():
-    rng = np.random.default_rng(5)
-    w = random_matrix(rng, 5, True, 0.6, (20, 19))
-    whole, sol = cmvm.solve(w), cmvm.solve(w, block=4)
-    cmvm.check(sol, w)
-    assert sol.output_block == [j // 4 for j in range(19)]
-    for k, ad in enumerate(sol.adders):
-        for s in (ad.a, ad.b):
-            assert s < sol.n_in or sol.block_of(s) == sol.adder_block[k]   # no term crosses a block
-    for j, t in enumerate(sol.outputs):
-        assert t is None or t[0] < sol.n_in or sol.block_of(t[0]) == j // 4
-    assert len(whole.adders) < len(sol.adders)
-    # in one cycle every block that has a weight on an input reads its own copy of it
-    blocks = sol.input_blocks(100, 0, 7)
-    assert blocks == [sorted({j // 4 for j in range(19) if w[i, j]}) for i in range(20)]
-    assert cmvm.column_block(1) is None and cmvm.column_block(4) == cmvm.COLUMN_BLOCK
-
-
-@pytest.mark.parametrize("reuse", [2, 3])
-def test_folded_layers_in_column_blocks_match_golden(monkeypatch, reuse):
-    """Blocks of 2 columns (5 blocks of a 9-column layer, each with its own copies of the
-    input lanes in modules of their own): exact, at a fixed latency."""
-    monkeypatch.setattr(cmvm, "COLUMN_BLOCK", 2)
-    g = built_mlp("fixed<8,3>", 6, seed=reuse, reuse=reuse)
-    top, r = amaranth_check(g, n=60)
-    assert r["passed"], r["failures"]
-    assert r["latency_min"] == r["latency_max"] == top.latency
 
 
 @pytest.mark.parametrize("block_pairs,max_pairs", [(50, 10**9), (10**9, 10)])

@@ -96,15 +96,13 @@ def _cmvm_estimate(st, graph) -> StageEstimate:
     # the output FIFO in LUT-RAM: 16 words x 4 bits per two LUT4s (ECP5's DPR16X4), its read
     # register, pointers and in-flight counter in flip-flops
     depth = cmvm_fifo_depth(sol, st.pacing, tin, st.post_regs, dg)
-    # the input registers: a copy of a lane for each column block that reads it
-    copies = sum(len(b) for b in sol.input_blocks(st.pacing, lo, hi)) if sol.adder_block else op.n_in
     if dg is None:
-        inputs = copies * tin.width
+        inputs = op.n_in * tin.width
     else:
         # lane registers, shift registers (and their load muxes) and the accumulators (their
         # restart is the flip-flops' own reset)
-        inputs = (op.n_in + copies) * dg.bits * dg.count + sum(accs)
-        post += copies * dg.bits * dg.count
+        inputs = 2 * op.n_in * dg.bits * dg.count + sum(accs)
+        post += op.n_in * dg.bits * dg.count
     fifo_lut = 2 * -(-out_bits // 4) * -(-depth // 16)
     est.lut = adders * ADDER_LUT_PER_BIT + post + fifo_lut
     est.ff = (sol.register_bits(lo, hi, st.pacing) + inputs

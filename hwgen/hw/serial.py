@@ -35,10 +35,6 @@ from ..fixed import FixedType
 from .arith import extend
 
 
-#: most input lanes in one module of registers (see lane_modules)
-LANES_PER_MODULE = 8
-
-
 @dataclass(frozen=True)
 class Digits:
     """How the input lanes of a folded multiplier-free layer are cut: ``count`` digits of
@@ -63,20 +59,17 @@ def digits(in_type: FixedType, reuse: int) -> Digits:
     return Digits(d, count, -(1 << (top - 1)) if in_type.signed else 0, (1 << d) - 1)
 
 
-def shift_in(m: Module, dg: Digits, x: list, in_type: FixedType, take, blocks: list[list[int]]):
+def shift_in(m: Module, dg: Digits, x: list, in_type: FixedType, take):
     """Input shift registers: the lanes registered as they arrive (a sample taken when
     ``take``), then loaded into the shift registers, which give their digits, top first, one
-    per cycle. Lane ``k`` has a shift register for each column block in ``blocks[k]`` (see
-    :func:`lane_modules`). Returns (per lane, a dict block -> its digits, values in
-    ``[dg.lo, dg.hi]``; the tags of this cycle's digits: ``done``, its last digit, and
-    ``restart``, set on a sample's last digit and on idle cycles; ``free``: a sample may be
-    taken now).
+    per cycle. Returns (the digits as values in ``[dg.lo, dg.hi]``; the tags of this cycle's
+    digits: ``done``, its last digit, and ``restart``, set on a sample's last digit and on
+    idle cycles; ``free``: a sample may be taken now).
 
     The load is one cycle after the handshake, from registers: the load select then is a
     flip-flop. Loaded straight from the handshake (``valid & ready`` of the stream before),
     that wide fan-out came after the FIFO's and the in-flight counter's logic and was the
-    critical path of the jet MLP at R = 4 (63 MHz). Each module of shift registers has a
-    load select of its own (see :func:`lane_modules`)."""
+    critical path of the jet MLP at R = 4 (63 MHz)."""
     d, n = dg.bits, dg.count
     width = d * n
     # each lane extended to the digits' width by its sign (zeros if unsigned)
@@ -85,63 +78,27 @@ def shift_in(m: Module, dg: Digits, x: list, in_type: FixedType, take, blocks: l
     # Admission: the digits a sample taken now will give from the next cycle on; the tags of
     # the digits the shift registers give are these, a cycle later.
     index = Signal(range(n), init=n - 1, name="digit")
-    last, valid = Signal(init=1, name="digit_last"), Signal(name="digit_valid")
+    first, last, valid = Signal(name="digit_first"), Signal(init=1, name="digit_last"), Signal(name="digit_valid")
     with m.If(take):
-        m.d.sync += [index.eq(0), last.eq(n == 1), valid.eq(1)]
+        m.d.sync += [index.eq(0), first.eq(1), last.eq(n == 1), valid.eq(1)]
     with m.Elif(~last):
-        m.d.sync += [index.eq(index + 1), last.eq(index == n - 2)]
+        m.d.sync += [index.eq(index + 1), first.eq(0), last.eq(index == n - 2)]
     with m.Else():
-        m.d.sync += valid.eq(0)
-    tags = Signal(2, name="digit_tags", init=0b10)      # done, restart
-    m.d.sync += tags.eq(Cat(valid & last, ~valid | last))
-
-    def shift_registers(sub: Module, ks: list[int]) -> list:
-        return _shift_registers(sub, dg, [lanes[k * width:(k + 1) * width] for k in ks], in_type.signed, take)
-
-    out = lane_modules(m, "digits", blocks, shift_registers)
-    return out, [tags[0], tags[1]], last
-
-
-def lane_modules(m: Module, name: str, blocks: list[list[int]], make) -> list[dict]:
-    """Registers of input lanes, lane ``k`` once for each block in ``blocks[k]``: for each
-    block, its lanes in modules ``{name}{block}_{group}`` of at most
-    :data:`LANES_PER_MODULE` lanes, each made by ``make(module, lanes)`` (which returns
-    their values). Returns per lane a dict block -> value.
-
-    A copy per block: a lane feeds adders in every column block that reads it, and one
-    register for all of them is a net with loads all over the layer. Modules, because
-    synthesis merges equal flip-flops within a module; at most 8 lanes each, because the
-    registers' shared control (a shift register's load select) is then a net of at most
-    64 loads (one select for a 64-lane layer was a net of 512, the critical path of the jet
-    MLP at R = 4 with an adder level per cycle, 62 MHz)."""
-    out: list[dict] = [{} for _ in blocks]
-    for b in sorted({b for bs in blocks for b in bs}):
-        lanes = [k for k, bs in enumerate(blocks) if b in bs]
-        for g in range(0, len(lanes), LANES_PER_MODULE):
-            sub = Module()
-            m.submodules[f"{name}{b}_{g // LANES_PER_MODULE}"] = sub
-            ks = lanes[g:g + LANES_PER_MODULE]
-            for k, v in zip(ks, make(sub, ks)):
-                out[k][b] = v
-    return out
-
-
-def _shift_registers(m: Module, dg: Digits, lanes: list, signed_lanes: bool, take) -> list:
-    """Shift registers of ``lanes`` (each ``dg.count`` digits), loaded the cycle after
-    ``take``; their top digits, as values in ``[dg.lo, dg.hi]``."""
-    d, width = dg.bits, len(lanes[0])
-    first = Signal(name="digit_first")          # these digits are a sample's first (top)
-    top_first = Signal(name="top_first")        # the digits given now are
-    m.d.sync += [first.eq(take), top_first.eq(first)]
-    sr = Signal(width * len(lanes), name="x_digits", reset_less=True)
-    shifted = [Cat(Const(0, d), sr[k * width:(k + 1) * width - d]) for k in range(len(lanes))]
-    m.d.sync += sr.eq(Mux(first, Cat(*lanes), Cat(*shifted)))
+        m.d.sync += [first.eq(0), valid.eq(0)]
+    tags = Signal(3, name="digit_tags", init=0b100)      # first, done, restart
+    m.d.sync += tags.eq(Cat(first, valid & last, ~valid | last))
+    sr = Signal(width * len(x), name="x_digits", reset_less=True)
+    shifted = [Cat(Const(0, d), sr[k * width:(k + 1) * width - d]) for k in range(len(x))]
+    m.d.sync += sr.eq(Mux(first, lanes, Cat(*shifted)))
     out = []
-    for k in range(len(lanes)):
+    for k in range(len(x)):
         top = sr[(k + 1) * width - d:(k + 1) * width]
-        # the top digit of a signed lane is signed, the others unsigned
-        out.append(Cat(top, Mux(top_first, top[-1], 0)).as_signed() if signed_lanes else top)
-    return out
+        if in_type.signed:
+            # the top digit is signed, the others unsigned
+            out.append(Cat(top, Mux(tags[0], top[-1], 0)).as_signed())
+        else:
+            out.append(top)
+    return out, [tags[1], tags[2]], last
 
 
 def column_widths(sol: Solution, in_type: FixedType) -> list[int]:

@@ -187,28 +187,19 @@ class DenseStage(wiring.Component):
             lo, hi = (self.in_type.min_raw, self.in_type.max_raw) if dg is None else (dg.lo, dg.hi)
             depth = cmvm_fifo_depth(self.cmvm, self.pacing, self.in_type, post_regs, dg)
             in_flight = Signal(range(depth + 1), name="in_flight")
-            # `room`: in_flight != depth, from a flip-flop (it is computed a cycle ahead): the
-            # ready goes to the FIFO before this stage, maybe far away on the chip
-            room = Signal(init=1, name="room")
             take, give = self.i.valid & self.i.ready, self.o.valid & self.o.ready
-            m.d.sync += [in_flight.eq(in_flight + take - give), room.eq(in_flight + take - give != depth)]
-            blocks = self.cmvm.input_blocks(self.pacing, lo, hi)
+            m.d.sync += in_flight.eq(in_flight + take - give)
             if dg is None:
-                m.d.comb += self.i.ready.eq(room)
+                m.d.comb += self.i.ready.eq(in_flight != depth)
                 # The input lanes are registered first: each lane feeds dozens of adders all
-                # over the stage, and that spread should start at flip-flops, not at the
-                # upstream FIFO's LUT-RAM read or at the top's input port. With column
-                # blocks, a copy for each block that reads the lane (serial.lane_modules).
-                if self.cmvm.adder_block:
-                    x = serial.lane_modules(m, "x_in", blocks, lambda sub, ks: register(
-                        sub, None, [x[k] for k in ks], "x_in", control=False))
-                else:
-                    x = [{0: v} for v in register(m, None, x, "x_in", control=False)]
+                # over the stage, and that spread should start at a flip-flop, not at the
+                # upstream FIFO's LUT-RAM read or at the top's input port.
+                x = register(m, None, x, "x_in", control=False)
                 tags = register(m, None, [take], "taken", control=True)
             else:
                 # Folded: the lanes go in a digit per cycle (see hw.serial)
-                x, tags, free = serial.shift_in(m, dg, x, self.in_type, take, blocks)
-                m.d.comb += self.i.ready.eq(room & free)
+                x, tags, free = serial.shift_in(m, dg, x, self.in_type, take)
+                m.d.comb += self.i.ready.eq((in_flight != depth) & free)
             sums, tags = adder_graph(m, None, self.cmvm, x, (lo, hi), self.pacing, tags)
             if dg is not None:
                 valid, restart = tags
@@ -399,9 +390,7 @@ def cmvm_fifo_depth(sol: Solution, pacing: Pacing | int, in_type: FixedType, pos
 def adder_graph(m: Module, en, sol: Solution, x: list, in_range: tuple[int, int], pacing: Pacing | int,
                 tags: list):
     """The multiplier-free ``x @ W`` of a :class:`~hwgen.cmvm.Solution`, pipelined as
-    :meth:`~hwgen.cmvm.Solution.pipeline` places it (``pacing``). ``x``: per input, a dict
-    column block -> its register for that block (:meth:`~hwgen.cmvm.Solution.input_blocks`;
-    each block's adders read their own). The adders of the first
+    :meth:`~hwgen.cmvm.Solution.pipeline` places it (``pacing``): the adders of the first
     cycle, then a register (loaded while ``en``) holding every value a later cycle reads,
     and so on; :func:`cmvm_regs` registers in all.
 
@@ -412,14 +401,7 @@ def adder_graph(m: Module, en, sol: Solution, x: list, in_range: tuple[int, int]
     all-zero column, ``tags`` delayed alike)."""
     stage_of, last_use, n_regs = sol.pipeline(pacing, *in_range)
     ranges = sol.ranges(*in_range)
-    # signal -> its value in the current cycle; an input in the first cycle: a dict, its
-    # register for each column block that reads it (Solution.input_blocks)
-    value: dict = {i: x[i] for i in range(sol.n_in)}
-
-    def read(s: int, block: int):
-        v = value[s]
-        return (v[block] if block in v else next(iter(v.values()))) if isinstance(v, dict) else v
-
+    value = {i: x[i] for i in range(sol.n_in)}        # signal -> its value in the current cycle
     groups: dict[tuple[int, int], list[int]] = {}
     for k in range(len(sol.adders)):
         groups.setdefault((stage_of[sol.n_in + k], sol.levels[sol.n_in + k]), []).append(k)
@@ -428,18 +410,17 @@ def adder_graph(m: Module, en, sol: Solution, x: list, in_range: tuple[int, int]
             ks = groups[(st, level)]
             exprs = []
             for k in ks:
-                ad, block = sol.adders[k], sol.block_of(sol.n_in + k)
-                exprs.append(_shift_add(read(ad.a, block), read(ad.b, block), ad.shift, ad.sign,
+                ad = sol.adders[k]
+                exprs.append(_shift_add(value[ad.a], value[ad.b], ad.shift, ad.sign,
                                         ranges[sol.n_in + k]))
             for k, v in zip(ks, wire(m, exprs, f"c{st}_add{level}")):
                 value[sol.n_in + k] = v
         if stage < n_regs:
             live = sorted(s for s in value if stage_of[s] <= stage < last_use[s])
-            for s, v in zip(live, register(m, en, [read(s, 0) for s in live], f"c{stage}", control=False)):
+            for s, v in zip(live, register(m, en, [value[s] for s in live], f"c{stage}", control=False)):
                 value[s] = v
             tags = register(m, en, tags, f"tag_c{stage}", control=True)
-    outs = [None if t is None else (read(t[0], sol.output_block[j] if sol.output_block else 0), t[1], t[2])
-            for j, t in enumerate(sol.outputs)]
+    outs = [None if t is None else (value[t[0]], t[1], t[2]) for t in sol.outputs]
     return outs, tags
 
 

@@ -58,9 +58,8 @@ class StagePlan:
 
     @property
     def solution(self):
-        """The adder graph of a cmvm layer (solved once per Dense op: :meth:`Dense.adder_graph`;
-        in column blocks when folded: :func:`hwgen.cmvm.column_block`)."""
-        return self.dense.op.adder_graph(cmvm.column_block(self.reuse)) if self.strategy == "cmvm" else None
+        """The adder graph of a cmvm layer (solved once per Dense op: :meth:`Dense.adder_graph`)."""
+        return self.dense.op.adder_graph() if self.strategy == "cmvm" else None
 
     @property
     def digits(self) -> serial.Digits | None:

@@ -120,15 +120,14 @@ class Dense(Op):
             cache[x] = (prod_frac, frac, bound, w, b)
         return cache[x]
 
-    def adder_graph(self, block: int | None = None):
-        """The multiplier-free adder graph of ``x @ weights`` (:func:`hwgen.cmvm.solve`; its
-        columns in blocks of ``block``), solved once per op and block: the build, the
-        estimate and ``inspect`` all ask for it."""
-        graphs = self.__dict__.setdefault("_adder_graphs", {})
-        if block not in graphs:
+    def adder_graph(self):
+        """The multiplier-free adder graph of ``x @ weights`` (:func:`hwgen.cmvm.solve`),
+        solved once per op: the build, the estimate and ``inspect`` all ask for it."""
+        sol = self.__dict__.get("_adder_graph")
+        if sol is None:
             from .. import cmvm
-            graphs[block] = cmvm.solve(self.weights, block)
-        return graphs[block]
+            sol = self.__dict__["_adder_graph"] = cmvm.solve(self.weights)
+        return sol
 
     def golden(self, inputs, in_types):
         (x,), (xt,) = inputs, in_types

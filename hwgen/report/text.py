@@ -32,15 +32,11 @@ def _arithmetic(graph: Graph, n) -> str:
     """How a layer computes: its adder count under cmvm, else its multiplier count; ``[auto]``
     marks a strategy the cost model chose."""
     if n.op.kind == "dense" and cmvm.resolve_strategy(n.strategy, n.reuse_factor) == "cmvm":
-        block = cmvm.column_block(n.reuse_factor)
-        sol = n.op.adder_graph(block)
-        text = f"cmvm ({len(sol.adders)} adders"
+        text = f"cmvm ({len(n.op.adder_graph().adders)} adders"
         if n.reuse_factor > 1:
             from ..hw import serial
             dg = serial.digits(graph.types[n.inputs[0]].ftype, n.reuse_factor)
             text += f", {dg.count} digits of {dg.bits} bits"
-        if sol.adder_block:
-            text += f", blocks of {block} columns"
         text += ")"
     else:
         mults = n.op.multipliers([graph.types[t] for t in n.inputs], n.reuse_factor)
