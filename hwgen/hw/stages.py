@@ -187,10 +187,13 @@ class DenseStage(wiring.Component):
             lo, hi = (self.in_type.min_raw, self.in_type.max_raw) if dg is None else (dg.lo, dg.hi)
             depth = cmvm_fifo_depth(self.cmvm, self.pacing, self.in_type, post_regs, dg)
             in_flight = Signal(range(depth + 1), name="in_flight")
+            # `room`: in_flight != depth, from a flip-flop (it is computed a cycle ahead): the
+            # ready goes to the FIFO before this stage, maybe far away on the chip
+            room = Signal(init=1, name="room")
             take, give = self.i.valid & self.i.ready, self.o.valid & self.o.ready
-            m.d.sync += in_flight.eq(in_flight + take - give)
+            m.d.sync += [in_flight.eq(in_flight + take - give), room.eq(in_flight + take - give != depth)]
             if dg is None:
-                m.d.comb += self.i.ready.eq(in_flight != depth)
+                m.d.comb += self.i.ready.eq(room)
                 # The input lanes are registered first: each lane feeds dozens of adders all
                 # over the stage, and that spread should start at a flip-flop, not at the
                 # upstream FIFO's LUT-RAM read or at the top's input port.
@@ -199,7 +202,7 @@ class DenseStage(wiring.Component):
             else:
                 # Folded: the lanes go in a digit per cycle (see hw.serial)
                 x, tags, free = serial.shift_in(m, dg, x, self.in_type, take)
-                m.d.comb += self.i.ready.eq((in_flight != depth) & free)
+                m.d.comb += self.i.ready.eq(room & free)
             sums, tags = adder_graph(m, None, self.cmvm, x, (lo, hi), self.pacing, tags)
             if dg is not None:
                 valid, restart = tags
