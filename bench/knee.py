@@ -8,10 +8,10 @@ For each reuse factor R it builds the bundled jet MLP (examples/jet_mlp.onnx) wi
 ``--strategy multipliers`` and ``--strategy cmvm``, and prints per R: the multipliers the
 folded layers need, how many of them the device's DSPs take (``--multipliers auto``), the
 LUT4 equivalents and flip-flops with DSPs and with every multiplier in logic
-(``--multipliers lut``), the multiplier-free design's, and which of them fit. The knee is
-the smallest R whose multipliers all fit the device's DSPs: below it, multipliers spill
-into logic and the multiplier-free layers are smaller. The estimate is within 5-15% of
-Yosys on the synthesized points (bench/synth.py measures them)."""
+(``--multipliers lut``), the multiplier-free design's, which of them fit, and the smallest
+that fits. The knee is the smallest R whose multipliers all fit the device's DSPs: below
+it, part of them are general multipliers in logic. The estimate is within 5-15% of Yosys
+on the synthesized points (bench/synth.py measures them)."""
 import argparse
 import tempfile
 from pathlib import Path
