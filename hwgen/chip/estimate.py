@@ -83,7 +83,7 @@ def _cmvm_estimate(st, graph) -> StageEstimate:
     op, tin = st.dense.op, st.in_type.ftype
     sol = st.solution
     dg = st.digits
-    lo, hi = (tin.min_raw, tin.max_raw) if dg is None else (dg.lo, dg.hi)
+    lo, hi = serial.graph_range(tin, dg)
     est = StageEstimate(st.name, [n.name for n in st.nodes], st.reuse, policy="cmvm")
     acc_bits = graph.types[st.dense.outputs[0]].ftype.width + 1
     accs = [] if dg is None else [w for w in serial.column_widths(sol, tin) if w]

@@ -59,6 +59,12 @@ def digits(in_type: FixedType, reuse: int) -> Digits:
     return Digits(d, count, -(1 << (top - 1)) if in_type.signed else 0, (1 << d) - 1)
 
 
+def graph_range(in_type: FixedType, dg: Digits | None) -> tuple[int, int]:
+    """The range of the values a multiplier-free layer's adder graph takes in: its input
+    lanes', or when folded (``dg``) their digits'."""
+    return (in_type.min_raw, in_type.max_raw) if dg is None else (dg.lo, dg.hi)
+
+
 def shift_in(m: Module, dg: Digits, x: list, in_type: FixedType, take):
     """Input shift registers: the lanes registered as they arrive (a sample taken when
     ``take``), then loaded into the shift registers, which give their digits, top first, one

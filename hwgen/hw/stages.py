@@ -184,7 +184,7 @@ class DenseStage(wiring.Component):
             # slot for every sample in flight: a sample is taken only while one is free.
             post_regs = len(self.post_steps) - 1
             dg = self.digits
-            lo, hi = (self.in_type.min_raw, self.in_type.max_raw) if dg is None else (dg.lo, dg.hi)
+            lo, hi = serial.graph_range(self.in_type, dg)
             depth = cmvm_fifo_depth(self.cmvm, self.pacing, self.in_type, post_regs, dg)
             in_flight = Signal(range(depth + 1), name="in_flight")
             # `room`: in_flight != depth, from a flip-flop (it is computed a cycle ahead): the
@@ -242,8 +242,8 @@ class DenseStage(wiring.Component):
             # the jet MLP at R = 4 (its critical path at 76 MHz). Separate modules, so
             # synthesis does not merge their equal pointers back into one.
             width = len(self.o.payload)
-            fifos = [SyncFIFOBuffered(width=min(FIFO_SLICE, width - lo), depth=depth)
-                     for lo in range(0, width, FIFO_SLICE)]
+            fifos = [SyncFIFOBuffered(width=min(FIFO_SLICE, width - start), depth=depth)
+                     for start in range(0, width, FIFO_SLICE)]
             for k, fifo in enumerate(fifos):
                 m.submodules[f"out_fifo{k}" if len(fifos) > 1 else "out_fifo"] = fifo
                 m.d.comb += [fifo.w_en.eq(done), fifo.w_data.eq(out_data[k * FIFO_SLICE:(k + 1) * FIFO_SLICE]),
@@ -376,9 +376,7 @@ def cmvm_latency(sol: Solution, pacing: Pacing | int, in_type: FixedType, post_r
     shift registers load a cycle after the input register, and give their last digit
     ``count - 1`` cycles after the first (the last accumulation is in the sum register's
     cycle)."""
-    if digits is None:
-        return cmvm_regs(sol, pacing, (in_type.min_raw, in_type.max_raw)) + 3 + post_regs
-    return cmvm_regs(sol, pacing, (digits.lo, digits.hi)) + 3 + post_regs + digits.count
+    return cmvm_regs(sol, pacing, serial.graph_range(in_type, digits)) + 3 + post_regs + (digits.count if digits else 0)
 
 
 def cmvm_fifo_depth(sol: Solution, pacing: Pacing | int, in_type: FixedType, post_regs: int = 0,
