@@ -203,13 +203,18 @@ class DenseStage(wiring.Component):
                 # Folded: the lanes go in a digit per cycle (see hw.serial)
                 x, tags, free = serial.shift_in(m, dg, x, self.in_type, take)
                 m.d.comb += self.i.ready.eq(room & free)
+            restart = None
+            if dg is not None:
+                tags, restart = tags[:1], tags[1]      # the restart has a delay line of its own
             sums, tags = adder_graph(m, None, self.cmvm, x, (lo, hi), self.pacing, tags)
             if dg is not None:
-                valid, restart = tags
+                (valid,) = tags
                 partials = [None if t is None else align(t[0], t[1]) if t[2] > 0 else -align(t[0], t[1])
                             for t in sums]
                 widths = serial.column_widths(self.cmvm, self.in_type)
-                totals = serial.accumulate(m, dg, partials, widths, restart)
+                delay = self.cmvm.pipeline(self.pacing, lo, hi)[2]
+                restarts = serial.restart_copies(m, restart, delay, widths)
+                totals = serial.accumulate(m, dg, partials, widths, restarts)
                 sums = [None if t is None else (t, 0, 1) for t in totals]
             else:
                 (valid,) = tags
