@@ -436,6 +436,13 @@ def test_folded_multiplier_free_layers_shrink_with_the_reuse_factor(tmp_path):
         assert res.returncode == 0, res.stderr
         rep = _report(out, "ecp5")
         figures[r] = (rep["core"]["lut_equivalents"], rep["core"]["ff"], rep["estimate"]["lut"])
+    # folded, the accumulators' restart comes in copies (one per 64 accumulator bits), each
+    # in a module of its own, and synthesis kept every copy (within a module it merges equal
+    # flip-flops)
+    copies = sorted(p.stem for p in (tmp_path / "r4" / "rtl").glob("*_restart*.v"))
+    stat = json.loads((tmp_path / "r4" / "synth" / "ecp5" / "stat.json").read_text())["modules"]
+    ffs = {c: stat["\\" + c]["num_cells_by_type"].get("TRELLIS_FF", 0) for c in copies}
+    assert len(copies) >= 4 and all(n > 0 for n in ffs.values()), ffs
     (lut1, ff1, est1), (lut4, ff4, est4) = figures[1], figures[4]
     assert lut4 < 0.8 * lut1 and ff4 < ff1, figures
     for lut, _, est in figures.values():
