@@ -35,6 +35,10 @@ from ..fixed import FixedType
 from .arith import extend
 
 
+#: most input lanes in one module of shift registers (see shift_in)
+LANES_PER_MODULE = 8
+
+
 @dataclass(frozen=True)
 class Digits:
     """How the input lanes of a folded multiplier-free layer are cut: ``count`` digits of
@@ -84,27 +88,44 @@ def shift_in(m: Module, dg: Digits, x: list, in_type: FixedType, take):
     # Admission: the digits a sample taken now will give from the next cycle on; the tags of
     # the digits the shift registers give are these, a cycle later.
     index = Signal(range(n), init=n - 1, name="digit")
-    first, last, valid = Signal(name="digit_first"), Signal(init=1, name="digit_last"), Signal(name="digit_valid")
+    last, valid = Signal(init=1, name="digit_last"), Signal(name="digit_valid")
     with m.If(take):
-        m.d.sync += [index.eq(0), first.eq(1), last.eq(n == 1), valid.eq(1)]
+        m.d.sync += [index.eq(0), last.eq(n == 1), valid.eq(1)]
     with m.Elif(~last):
-        m.d.sync += [index.eq(index + 1), first.eq(0), last.eq(index == n - 2)]
+        m.d.sync += [index.eq(index + 1), last.eq(index == n - 2)]
     with m.Else():
-        m.d.sync += [first.eq(0), valid.eq(0)]
-    tags = Signal(3, name="digit_tags", init=0b100)      # first, done, restart
-    m.d.sync += tags.eq(Cat(first, valid & last, ~valid | last))
-    sr = Signal(width * len(x), name="x_digits", reset_less=True)
-    shifted = [Cat(Const(0, d), sr[k * width:(k + 1) * width - d]) for k in range(len(x))]
-    m.d.sync += sr.eq(Mux(first, lanes, Cat(*shifted)))
+        m.d.sync += valid.eq(0)
+    tags = Signal(2, name="digit_tags", init=0b10)      # done, restart
+    m.d.sync += tags.eq(Cat(valid & last, ~valid | last))
+    # the shift registers in modules of at most LANES_PER_MODULE lanes, each with its own
+    # load select (synthesis merges equal flip-flops within a module): one select for a
+    # 64-lane layer was a net of 512 loads (384 of them the flip-flops' LSR), the routed
+    # critical path of the jet MLP at R = 4 in two runs (62 and 65 MHz)
     out = []
-    for k in range(len(x)):
+    for g in range(0, len(x), LANES_PER_MODULE):
+        sub = Module()
+        m.submodules[f"digits{g // LANES_PER_MODULE}"] = sub
+        ks = range(g, min(g + LANES_PER_MODULE, len(x)))
+        out += _shift_registers(sub, dg, [lanes[k * width:(k + 1) * width] for k in ks], in_type.signed, take)
+    return out, [tags[0], tags[1]], last
+
+
+def _shift_registers(m: Module, dg: Digits, lanes: list, signed_lanes: bool, take) -> list:
+    """Shift registers of ``lanes`` (each ``dg.count`` digits), loaded the cycle after
+    ``take``; their top digits, as values in ``[dg.lo, dg.hi]``."""
+    d, width = dg.bits, len(lanes[0])
+    first = Signal(name="digit_first")          # the shift registers load now
+    top_first = Signal(name="top_first")        # the digits given now are a sample's top ones
+    m.d.sync += [first.eq(take), top_first.eq(first)]
+    sr = Signal(width * len(lanes), name="x_digits", reset_less=True)
+    shifted = [Cat(Const(0, d), sr[k * width:(k + 1) * width - d]) for k in range(len(lanes))]
+    m.d.sync += sr.eq(Mux(first, Cat(*lanes), Cat(*shifted)))
+    out = []
+    for k in range(len(lanes)):
         top = sr[(k + 1) * width - d:(k + 1) * width]
-        if in_type.signed:
-            # the top digit is signed, the others unsigned
-            out.append(Cat(top, Mux(tags[0], top[-1], 0)).as_signed())
-        else:
-            out.append(top)
-    return out, [tags[1], tags[2]], last
+        # the top digit of a signed lane is signed, the others unsigned
+        out.append(Cat(top, Mux(top_first, top[-1], 0)).as_signed() if signed_lanes else top)
+    return out
 
 
 def column_widths(sol: Solution, in_type: FixedType) -> list[int]:
