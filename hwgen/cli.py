@@ -198,7 +198,7 @@ def predict(model, input_path, output_path, raw, config, input_precision):
               help="How dense layers multiply (default auto; config layers override it): cmvm = "
                    "multiplier-free shared adder graph (folded: fed a digit of each input per cycle), "
                    "multipliers = a product per weight and phase, auto = cmvm at reuse factor 1, "
-                   "multipliers when folded.")
+                   "folded the one of the two the resource estimate says is smaller in logic.")
 @click.option("--top", default="hwgen_top", show_default=True, help="Top-level Verilog module name.")
 @click.option("--tb-samples", default=10000, show_default=True, type=int, help="Test vectors to write.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the test vectors.")

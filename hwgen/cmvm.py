@@ -183,18 +183,6 @@ class Solution:
         return sum(self.adder_widths(in_lo, in_hi))
 
 
-def resolve_strategy(requested: str, reuse: int) -> str:
-    """How a dense layer multiplies: ``requested`` ("auto", "multipliers" or "cmvm") at reuse
-    factor ``reuse``. ``auto`` is ``cmvm`` at R = 1 (every weight is a constant there, and an
-    adder graph shares terms across the matrix where a multiplier per weight shares nothing)
-    and ``multipliers`` when folded (a shared product sees a different weight each phase).
-    ``cmvm`` folded is the unrolled adder graph fed a digit of every input per cycle
-    (:mod:`hwgen.hw.serial`)."""
-    if requested == "auto":
-        return "cmvm" if reuse == 1 else "multipliers"
-    return requested
-
-
 def range_width(lo: int, hi: int) -> int:
     """Bits of the narrowest two's-complement (signed when ``lo < 0``) word holding both."""
     if lo < 0:

@@ -37,13 +37,16 @@ def _build(tmp, model, name, *args):
 def tiny(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("chip")
     model = examples.mlp_qonnx(sizes=(8, 8, 4), weight_bits=4, act_bits=4, in_bits=4)
-    return _build(tmp, model, "tiny", "-r", "2", "--tb-samples", "300")
+    # the multiplier design (auto would pick the adder graph: see test_folded_multiplier_free_*)
+    return _build(tmp, model, "tiny", "-r", "2", "--strategy", "multipliers", "--tb-samples", "300")
 
 
 @pytest.fixture(scope="module")
 def jet_r4(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("jet")
-    return _build(tmp, onnx.load(REPO / "examples" / "jet_mlp.onnx"), "jet4", "-r", "4", "--tb-samples", "20")
+    # the design of issue 14's table: a general multiplier per product and phase
+    return _build(tmp, onnx.load(REPO / "examples" / "jet_mlp.onnx"), "jet4", "-r", "4", "--strategy", "multipliers",
+                  "--tb-samples", "20")
 
 
 def _report(out, target):
@@ -71,34 +74,51 @@ def test_fit_check_counts_hard_multipliers_asked_for(jet_r4):
     assert "needs 1,064 MULT18X18D, LFE5U-85F has 156" in r.stderr
 
 
-def test_estimate_follows_the_reuse_factor_and_the_strategy():
-    """Folding by 4 cuts the multipliers by 4. At R = 1 the multiplier-free default fits
-    where a multiplier per weight does not, and a refusal names it as the nearest fix."""
+def _jet_estimate(reuse, strategy, policy="auto"):
     from hwgen import load
     from hwgen.frontend.config import Config
     from hwgen.hw.top import plan_stages
+    graph = load(str(REPO / "examples" / "jet_mlp.onnx"), config=Config(reuse_factor=reuse, strategy=strategy))
+    stages = plan_stages(graph)
+    return estimate.estimate(stages, device("ecp5"), 230, policy), stages
+
+
+def test_estimate_follows_the_reuse_factor_and_the_strategy():
+    """Folding by 4 cuts the multipliers by 4. At R = 1 the multiplier-free default fits
+    where a multiplier per weight does not, and a refusal names it as the nearest fix."""
     dev = device("ecp5")
-    ests = {}
-    for r, strategy in ((1, "auto"), (1, "multipliers"), (4, "auto"), (16, "auto")):
-        graph = load(str(REPO / "examples" / "jet_mlp.onnx"), config=Config(reuse_factor=r, strategy=strategy))
-        ests[r, strategy] = estimate.estimate(graph, plan_stages(graph), dev, 230)
-        if (r, strategy) == (4, "auto"):
-            hint = estimate.suggestion(ests[r, strategy], graph, plan_stages(graph))
-    assert ests[4, "auto"].multipliers == 4 * ests[16, "auto"].multipliers
+    ests = {(r, s): _jet_estimate(r, s)[0] for r, s in ((1, "auto"), (1, "multipliers"), (4, "multipliers"),
+                                                         (16, "multipliers"))}
+    hint = estimate.suggestion(ests[4, "multipliers"], _jet_estimate(4, "multipliers")[1])
+    assert ests[4, "multipliers"].multipliers == 4 * ests[16, "multipliers"].multipliers
     assert ests[1, "auto"].multipliers == 0 and ests[1, "auto"].dsp == 0
     assert not estimate.fit_problems(ests[1, "auto"], pins=False)
     assert estimate.fit_problems(ests[1, "multipliers"], pins=False)
-    assert estimate.fit_problems(ests[4, "auto"], pins=False)
-    assert not estimate.fit_problems(ests[16, "auto"], pins=False)
-    assert ests[16, "auto"].dsp <= dev.dsp
+    assert estimate.fit_problems(ests[4, "multipliers"], pins=False)
+    assert not estimate.fit_problems(ests[16, "multipliers"], pins=False)
+    assert ests[16, "multipliers"].dsp <= dev.dsp
     assert "-r 1 --strategy cmvm" in hint and "-r 4 --strategy cmvm" in hint
+
+
+def test_auto_strategy_when_folded_takes_the_smaller_per_layer():
+    """Folded, ``auto`` is a cost model per layer: at R = 4 the multiplier-free graph is far
+    smaller for every layer of the jet MLP; at R = 64 the layers split, and the mix is
+    smaller in logic than either strategy for the whole model."""
+    r4, stages = _jet_estimate(4, "auto")
+    assert {st.strategy for st in stages if st.dense is not None} == {"cmvm"}
+    assert r4.multipliers == 0 and not estimate.fit_problems(r4, pins=False)
+    logic = {s: _jet_estimate(64, s, "lut") for s in ("auto", "cmvm", "multipliers")}
+    mixed = {st.strategy for st in logic["auto"][1] if st.dense is not None}
+    assert mixed == {"cmvm", "multipliers"}
+    assert logic["auto"][0].lut4 < min(logic["cmvm"][0].lut4, logic["multipliers"][0].lut4)
 
 
 def test_a_layer_config_sends_its_multipliers_to_logic(tmp_path):
     """`multipliers: dsp|lut` in a layer's config decides for that layer; `auto` keeps a
     design this small in logic."""
     cfg = tmp_path / "cfg.yaml"
-    cfg.write_text("layers:\n  MatMul_13:\n    multipliers: lut\n  MatMul_36:\n    multipliers: dsp\n")
+    cfg.write_text("model:\n  strategy: multipliers\n"
+                   "layers:\n  MatMul_13:\n    multipliers: lut\n  MatMul_36:\n    multipliers: dsp\n")
     model = examples.mlp_qonnx(sizes=(8, 8, 4), weight_bits=4, act_bits=4, in_bits=4)
     out = _build(tmp_path, model, "cfg", "-r", "2", "-c", cfg, "--tb-samples", "10")
     r = cli("synth", out, "--target", "ecp5", "--estimate-only")

@@ -175,9 +175,11 @@ def with_strategy(g, strategy):
     return g
 
 
-def test_auto_is_cmvm_at_reuse_1_and_multipliers_when_folded():
+def test_auto_is_cmvm_at_reuse_1_and_a_strategy_asked_for_is_kept():
+    """(``auto`` when folded: tests/test_chip.py, the cost model.)"""
     assert [st.strategy for st in plan_stages(small_mlp(1)) if st.dense] == ["cmvm", "cmvm"]
-    assert [st.strategy for st in plan_stages(small_mlp(2)) if st.dense] == ["multipliers"] * 2
+    asked = [st for st in plan_stages(with_strategy(small_mlp(2), "multipliers")) if st.dense]
+    assert [st.strategy for st in asked] == ["multipliers"] * 2
     folded = [st for st in plan_stages(with_strategy(small_mlp(3), "cmvm")) if st.dense]
     assert [st.strategy for st in folded] == ["cmvm", "cmvm"]
     assert all(st.digits is not None for st in folded)

@@ -30,7 +30,10 @@ def builds(mlp_file, tmp_path_factory):
     def get(reuse):
         if reuse not in cache:
             out = root / f"r{reuse}"
-            r = cli("build", mlp_file, "-o", out, "-r", reuse, "--tb-samples", 10000)
+            # folded: the multiplier design (auto's cost model would pick the adder graph,
+            # which tests/test_cmvm.py checks); R = 1: the multiplier-free default
+            strategy = ["--strategy", "multipliers"] if reuse > 1 else []
+            r = cli("build", mlp_file, "-o", out, "-r", reuse, *strategy, "--tb-samples", 10000)
             assert r.returncode == 0, r.stderr
             cache[reuse] = out
         return cache[reuse]

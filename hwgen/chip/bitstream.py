@@ -60,7 +60,7 @@ def _prepare(out, board_name: str, n: int | None, corrupt: int | None, check: bo
         if problems:
             raise HwgenError(f"the self-test of this design does not fit the {b.name} ({dev.name}): "
                              f"{'; '.join(problems)} (estimate from the graph); "
-                             f"{est_mod.suggestion(est, graph, stages)}")
+                             f"{est_mod.suggestion(est, stages)}")
     return b, manifest, xs, ys
 
 

@@ -75,7 +75,7 @@ class StageEstimate:
                 "lut": int(round(self.lut * scale)), "ff": self.ff}
 
 
-def _cmvm_estimate(st, graph) -> StageEstimate:
+def _cmvm_estimate(st) -> StageEstimate:
     """A multiplier-free layer: its adder graph's bits and registers are known exactly (at
     R > 1 on the input digits, plus a Horner accumulator per column: :mod:`hwgen.hw.serial`)."""
     from ..hw import serial
@@ -85,13 +85,13 @@ def _cmvm_estimate(st, graph) -> StageEstimate:
     dg = st.digits
     lo, hi = serial.graph_range(tin, dg)
     est = StageEstimate(st.name, [n.name for n in st.nodes], st.reuse, policy="cmvm")
-    acc_bits = graph.types[st.dense.outputs[0]].ftype.width + 1
+    acc_bits = st.dense_out_type.ftype.width + 1
     accs = [] if dg is None else [w for w in serial.column_widths(sol, tin) if w]
     widths = sol.adder_widths(lo, hi) + [acc_bits] * op.n_out + accs
     # a carry chain of more than 4 bits also takes a half cell that generates its carry in
     # and rounds up to whole two-bit cells (ECP5's CCU2C; Yosys maps narrower adders to LUTs)
     adders = sum(widths) + round(CHAIN_OVERHEAD * sum(1 for w in widths if w > 4))
-    out_bits = graph.types[st.output].ftype.width * int(np.prod(graph.types[st.output].shape))
+    out_bits = st.out_type.ftype.width * int(np.prod(st.out_type.shape))
     post = 2 * out_bits * len(st.post)
     # the output FIFO in LUT-RAM: 16 words x 4 bits per two LUT4s (ECP5's DPR16X4), its read
     # register, pointers and in-flight counter in flip-flops
@@ -114,10 +114,10 @@ def _cmvm_estimate(st, graph) -> StageEstimate:
     return est
 
 
-def _dense_estimate(st, graph, policy: str) -> StageEstimate:
+def _dense_estimate(st, policy: str) -> StageEstimate:
     from ..hw.stages import tree_regs
     if st.strategy == "cmvm":
-        return _cmvm_estimate(st, graph)
+        return _cmvm_estimate(st)
     op = st.dense.op
     tin = st.in_type.ftype
     a = tin.width
@@ -151,7 +151,7 @@ def _dense_estimate(st, graph, policy: str) -> StageEstimate:
     est.small = widest < SMALL_BITS
     per_out = n_products / max(op.n_out, 1)
     acc_bits = (st.dense.op.accum_type.width if getattr(op, "accum_type", None) else
-                graph.types[st.dense.outputs[0]].ftype.width) + 2
+                st.dense_out_type.ftype.width) + 2
     # the adder tree: one adder per product but one per output, about as wide as a product
     # plus its level; then the accumulator (folded) or the bias add
     tree_bits = prod_bits - op.n_out * (prod_bits / max(n_products, 1)) + n_products * math.log2(max(per_out, 2)) / 2
@@ -164,7 +164,7 @@ def _dense_estimate(st, graph, policy: str) -> StageEstimate:
         groups = min(R, -(-op.n_out // GROUP))
         mux += groups * B * a * (R - 1) / 2
         ff += op.n_in * a + groups * B * a + op.n_out * acc_bits + prod_bits  # + second product register
-    out_bits = graph.types[st.output].ftype.width * int(np.prod(graph.types[st.output].shape))
+    out_bits = st.out_type.ftype.width * int(np.prod(st.out_type.shape))
     ff += out_bits + 1
     post = 2 * out_bits * len(st.post)
     est.lut = lut_mul + adders * ADDER_LUT_PER_BIT + mux + post
@@ -173,8 +173,21 @@ def _dense_estimate(st, graph, policy: str) -> StageEstimate:
     return est
 
 
-def _other_estimate(st, graph) -> StageEstimate:
-    out = graph.types[st.output]
+def folded_strategy(st) -> str:
+    """The cost model behind ``strategy: auto`` for a folded dense layer (stage ``st``, reuse
+    factor > 1): ``cmvm`` or ``multipliers``, whichever this estimate says takes less logic
+    (LUT4 equivalents, every multiplier in logic: a build does not know its device). The
+    digit-serial adder graph shrinks with R only until a digit is one bit, while shared
+    general multipliers keep shrinking, so the choice turns with R and with the weights
+    (``bench/knee.py`` prints both per R, with hard multipliers too)."""
+    import dataclasses
+    adders = _cmvm_estimate(dataclasses.replace(st, strategy_override="cmvm"))
+    products = _dense_estimate(dataclasses.replace(st, strategy_override="multipliers"), "lut")
+    return "cmvm" if adders.lut <= products.lut else "multipliers"
+
+
+def _other_estimate(st) -> StageEstimate:
+    out = st.out_type
     bits = out.ftype.width * int(np.prod(out.shape))
     est = StageEstimate(st.name, [n.name for n in st.nodes], 1)
     est.lut = 2.0 * bits * max(len(st.post), 1)
@@ -220,7 +233,7 @@ class Estimate:
                 "stages": [s.as_dict(d.lut_kind) for s in self.stages]}
 
 
-def estimate(graph, stages, device: Device, io_bits: int, policy: str = "auto",
+def estimate(stages, device: Device, io_bits: int, policy: str = "auto",
              layer_policy: dict[str, str] | None = None) -> Estimate:
     """Resources of the build planned as ``stages`` on ``device``. ``io_bits``: the
     pins of the core's ports (a board build or an out-of-context core decides whether
@@ -231,9 +244,9 @@ def estimate(graph, stages, device: Device, io_bits: int, policy: str = "auto",
     ests = []
     for st in stages:
         if st.dense is not None:
-            ests.append(_dense_estimate(st, graph, layer_policy.get(st.dense.name, policy)))
+            ests.append(_dense_estimate(st, layer_policy.get(st.dense.name, policy)))
         else:
-            ests.append(_other_estimate(st, graph))
+            ests.append(_other_estimate(st))
     _assign_dsps(ests, device)
     return Estimate(device, ests, io_bits, policy, layer_policy)
 
@@ -282,7 +295,7 @@ def fit_problems(est: Estimate, pins: bool) -> list[str]:
     return problems
 
 
-def suggestion(est: Estimate, graph, stages) -> str:
+def suggestion(est: Estimate, stages) -> str:
     """The nearest fix to offer with a refusal: the smallest model-wide reuse factor at
     which the estimate fits (trying powers of two up to 1024), else a larger device."""
     import dataclasses
@@ -295,7 +308,7 @@ def suggestion(est: Estimate, graph, stages) -> str:
     def fits(**change):
         """The estimate with every dense stage changed so, if that fits (else None)."""
         trial = [dataclasses.replace(st, **change) if st.dense is not None else st for st in stages]
-        e = estimate(graph, trial, est.device, est.io, policy, est.layer_policy)
+        e = estimate(trial, est.device, est.io, policy, est.layer_policy)
         return None if fit_problems(e, pins=False) else e
 
     none = f"no {est.device.dsp_kind or 'DSP'}"

@@ -135,7 +135,7 @@ def plan(out, target: str, device_name: str | None, policy: str = "auto"):
     graph, cfg = build_setup(out)
     stages = plan_stages(graph, cfg.adder_levels_per_stage, cfg.clock_mhz)
     layer_policy = {name: lc.multipliers for name, lc in cfg.layers.items() if lc.multipliers}
-    est = est_mod.estimate(graph, stages, dev, _pins_bits(manifest), policy, layer_policy)
+    est = est_mod.estimate(stages, dev, _pins_bits(manifest), policy, layer_policy)
     return manifest, graph, stages, dev, est
 
 
@@ -146,7 +146,7 @@ def check_fit(est, stages, graph, pins: bool) -> None:
     if problems:
         raise HwgenError(f"the design does not fit {est.device.name}: {'; '.join(problems)} "
                          f"(estimate from the graph, before synthesis); "
-                         f"{est_mod.suggestion(est, graph, stages)}")
+                         f"{est_mod.suggestion(est, stages)}")
 
 
 def synthesize(out, target: str, device_name: str | None = None, clock_mhz: float | None = None,

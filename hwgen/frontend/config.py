@@ -22,7 +22,8 @@ layers:
 ``strategy`` is how a dense layer multiplies: ``multipliers`` (a product per weight and
 phase, in DSPs or logic), ``cmvm`` (multiplier-free: the constant matrix as a shared adder
 graph, see :mod:`hwgen.cmvm`; folded, it takes a digit of every input per cycle, see
-:mod:`hwgen.hw.serial`) or ``auto`` (``cmvm`` at reuse factor 1, ``multipliers`` when folded).
+:mod:`hwgen.hw.serial`) or ``auto`` (``cmvm`` at reuse factor 1; folded, whichever the resource
+estimate says takes less logic: :func:`hwgen.chip.estimate.folded_strategy`).
 Unknown keys, bad values and (after import) unknown layer names are errors."""
 from __future__ import annotations
 

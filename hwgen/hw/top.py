@@ -40,6 +40,8 @@ class StagePlan:
     post: list[Node] = field(default_factory=list)
     in_types: list[TensorType] = field(default_factory=list)
     out_type: TensorType | None = None
+    #: the dense layer's own output (before the fused ops)
+    dense_out_type: TensorType | None = None
     reuse: int = 1
     adder_levels: int = DEFAULT_ADDER_LEVELS
     #: a clock target that places a multiplier-free layer's registers (None: every
@@ -50,11 +52,26 @@ class StagePlan:
 
     @property
     def strategy(self) -> str | None:
-        """How the dense layer multiplies: "multipliers" or "cmvm" (None: no dense layer;
-        see :func:`hwgen.cmvm.resolve_strategy`)."""
+        """How the dense layer multiplies: "multipliers" or "cmvm" (None: no dense layer).
+        ``auto`` is ``cmvm`` at R = 1 (every weight is a constant there, and an adder graph
+        shares terms across the matrix where a multiplier per weight shares nothing) and,
+        folded, the smaller of the two by the resource estimate
+        (:func:`hwgen.chip.estimate.folded_strategy`, once per layer and plan). ``cmvm``
+        folded is the unrolled adder graph fed a digit of every input per cycle
+        (:mod:`hwgen.hw.serial`)."""
         if self.dense is None:
             return None
-        return cmvm.resolve_strategy(self.strategy_override or self.dense.strategy, self.reuse)
+        requested = self.strategy_override or self.dense.strategy
+        if requested != "auto":
+            return requested
+        if self.reuse == 1:
+            return "cmvm"
+        key = (self.reuse, self.in_type.ftype, self.adder_levels, self.clock_mhz)
+        choices = self.dense.op.__dict__.setdefault("_folded_strategy", {})
+        if key not in choices:
+            from ..chip.estimate import folded_strategy
+            choices[key] = folded_strategy(self)
+        return choices[key]
 
     @property
     def solution(self):
@@ -174,6 +191,8 @@ def plan_stages(graph: Graph, adder_levels: int = DEFAULT_ADDER_LEVELS,
     for st in stages:
         st.in_types = [graph.types[t] for t in st.inputs]
         st.out_type = graph.types[st.output]
+        if st.dense is not None:
+            st.dense_out_type = graph.types[st.dense.outputs[0]]
     return stages
 
 

@@ -1,7 +1,6 @@
 """Plain-text views of a graph (``hwgen inspect``)."""
 from __future__ import annotations
 
-from .. import cmvm
 from ..graph import Graph
 
 
@@ -28,15 +27,23 @@ def graph_table(graph: Graph) -> str:
     return "\n".join(lines)
 
 
+def _strategy(graph: Graph, n) -> str:
+    """How dense layer ``n`` multiplies in hardware (its stage's choice, at the default
+    pipelining)."""
+    from ..hw.top import StagePlan
+    t_in, t_out = graph.types[n.inputs[0]], graph.types[n.outputs[0]]
+    return StagePlan(n, reuse=n.reuse_factor, in_types=[t_in], out_type=t_out, dense_out_type=t_out).strategy
+
+
 def _arithmetic(graph: Graph, n) -> str:
     """How a layer computes: its adder count under cmvm, else its multiplier count; ``[auto]``
     marks a strategy the cost model chose."""
-    if n.op.kind == "dense" and cmvm.resolve_strategy(n.strategy, n.reuse_factor) == "cmvm":
+    if n.op.kind == "dense" and _strategy(graph, n) == "cmvm":
         text = f"cmvm ({len(n.op.adder_graph().adders)} adders"
         if n.reuse_factor > 1:
             from ..hw import serial
             dg = serial.digits(graph.types[n.inputs[0]].ftype, n.reuse_factor)
-            text += f", {dg.count} digits of {dg.bits} bits"
+            text += f", {dg.count} digits of {dg.bits} bit{'s' if dg.bits > 1 else ''}"
         text += ")"
     else:
         mults = n.op.multipliers([graph.types[t] for t in n.inputs], n.reuse_factor)
