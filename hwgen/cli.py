@@ -189,7 +189,8 @@ def predict(model, input_path, output_path, raw, config, input_precision):
 @click.option("-o", "--output", "out", required=True, type=click.Path(), help="Build folder to write.")
 @click.option("-r", "--reuse-factor", type=int, help="Model-wide reuse factor R (II = R); config layers override it.")
 @click.option("--adder-levels", type=int,
-              help="Adder-tree levels between pipeline registers (default 2): fewer = more latency, higher Fmax.")
+              help="Adder-tree levels between pipeline registers (default 2, and 1 in folded multiplier-free "
+                   "layers): fewer = more latency, higher Fmax.")
 @click.option("--clock-mhz", type=float,
               help="Clock target: multiplier-free layers get their pipeline registers where a delay model "
                    "of the adders says the next one would miss it (instead of every --adder-levels levels); "

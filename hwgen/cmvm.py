@@ -97,7 +97,7 @@ class Pacing:
     def describe(self) -> str:
         if self.clock_mhz:
             return f"registers placed by the {self.model.name} delay model for {self.clock_mhz:g} MHz"
-        return f"a register every {self.levels} adder levels"
+        return "a register after every adder level" if self.levels == 1 else f"a register every {self.levels} adder levels"
 
 
 @dataclass

@@ -446,12 +446,14 @@ def _browse(page: Path, shot: Path):
 
 def test_folded_multiplier_free_layers_shrink_with_the_reuse_factor(tmp_path):
     """cmvm at R = 4 (the adder graph fed a digit of each input per cycle) synthesizes for
-    ECP5 to well under R = 1's LUT4 equivalents and flip-flops, and the fit check's
-    estimate follows the synthesized figures at both."""
+    ECP5 to well under R = 1's LUT4 equivalents and flip-flops at the same pipelining (by
+    default the folded graph registers every level, trading flip-flops for Fmax), and the
+    fit check's estimate follows the synthesized figures at both."""
     model = examples.mlp_qonnx(sizes=(16, 32, 8), seed=5)
     figures = {}
     for r in (1, 4):
-        out = _build(tmp_path, model, f"r{r}", "-r", str(r), "--strategy", "cmvm", "--tb-samples", "20")
+        out = _build(tmp_path, model, f"r{r}", "-r", str(r), "--strategy", "cmvm", "--adder-levels", "2",
+                     "--tb-samples", "20")
         res = cli("synth", out, "--target", "ecp5", "--no-place")
         assert res.returncode == 0, res.stderr
         rep = _report(out, "ecp5")

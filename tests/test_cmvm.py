@@ -366,3 +366,18 @@ def test_build_clock_target_paces_the_graph_and_the_rebuilt_design_is_the_same(t
         r = cli("build", str(onnx_path), "-o", str(tmp_path / "bad"), "--clock-mhz", bad)
         assert r.returncode == 2 and "--clock-mhz must be a positive number" in r.stderr
         assert "Traceback" not in r.stderr and not (tmp_path / "bad").exists()
+
+
+def test_a_folded_adder_graph_registers_every_level_unless_told():
+    """Left unset, the pipelining is a register every 2 adder levels, and every level in a
+    folded multiplier-free layer (narrow adders: flip-flops for Fmax); --adder-levels sets
+    every stage, and the folded layer's latency follows."""
+    def levels(g, **kw):
+        return [(st.strategy, st.levels, st.load_delay) for st in plan_stages(g, **kw) if st.dense]
+    folded = levels(with_strategy(small_mlp(3), "cmvm"))
+    assert [lv for _, lv, _ in folded] == [1, 1]
+    told = levels(with_strategy(small_mlp(3), "cmvm"), adder_levels=2)
+    assert [lv for _, lv, _ in told] == [2, 2]
+    assert all(a[2] > b[2] for a, b in zip(folded, told))
+    assert [lv for _, lv, _ in levels(small_mlp(1))] == [2, 2]
+    assert [lv for _, lv, _ in levels(with_strategy(small_mlp(3), "multipliers"))] == [2, 2]

@@ -120,7 +120,8 @@ def test_float_scale_mlp_bit_exact_in_verilator(tmp_path, batchnorm):
     assert r.returncode == 0, r.stderr[-3000:]
     res = json.loads((out / "sim" / "verilator-bulk" / "result.json").read_text())
     manifest = json.loads((out / "manifest.json").read_text())
-    assert res["mismatches"] == 0 and res["samples"] == 400 and res["stressed_samples"] > 350
+    # every sample after the latency probe (the pipeline fill plus 8) is stressed
+    assert res["mismatches"] == 0 and res["samples"] == 400 and res["stressed_samples"] == 400 - res["clean_samples"] > 300
     assert [layer["op"] for layer in manifest["layers"]] == ["dense", "threshold", "dense", "threshold", "dense"]
 
 

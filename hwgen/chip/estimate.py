@@ -156,7 +156,7 @@ def _dense_estimate(st, policy: str) -> StageEstimate:
     # plus its level; then the accumulator (folded) or the bias add
     tree_bits = prod_bits - op.n_out * (prod_bits / max(n_products, 1)) + n_products * math.log2(max(per_out, 2)) / 2
     adders += max(tree_bits, 0) + op.n_out * acc_bits
-    ff += prod_bits + tree_regs(B, st.adder_levels) * op.n_out * acc_bits
+    ff += prod_bits + tree_regs(B, st.levels) * op.n_out * acc_bits
     if R > 1:
         # held lanes, then per output group (see DenseStage) an R:1 mux per lane bit into
         # the group's input registers

@@ -8,7 +8,8 @@ model:
   clock_mhz: 150                    # clock target: places multiplier-free layers' registers
                                     # by a delay model (omitted: adder_levels_per_stage;
                                     # synthesis then targets 200 MHz)
-  adder_levels_per_stage: 2         # pipelining: adder-tree levels between registers
+  adder_levels_per_stage: 2         # pipelining: adder-tree levels between registers (default 2;
+                                    # 1 in folded multiplier-free layers)
   strategy: auto                    # dense layers: auto | multipliers | cmvm (see below)
 layers:
   dense_1:
@@ -74,7 +75,8 @@ class Config:
     reuse_factor: int = 1
     #: the clock target; given, it paces the multiplier-free layers (hwgen.cmvm.Pacing)
     clock_mhz: float | None = None
-    adder_levels_per_stage: int = 2
+    #: None: the default of each stage (hwgen.hw.top.StagePlan.levels)
+    adder_levels_per_stage: int | None = None
     strategy: str = "auto"
     layers: dict[str, LayerConfig] = field(default_factory=dict)
     #: whether a config file or option was given at all (plain ONNX needs one)

@@ -18,7 +18,7 @@ from ..errors import HwgenError
 from ..frontend.config import DEFAULT_CLOCK_MHZ
 from ..graph import Graph, TensorType
 from . import ipfolder
-from .top import DEFAULT_ADDER_LEVELS, StagePlan, Top, identifier, plan_stages, schedule
+from .top import DEFAULT_ADDER_LEVELS, FOLDED_CMVM_LEVELS, StagePlan, Top, identifier, plan_stages, schedule
 from .verilog import KEYWORDS, VerilogModule, plain_identifier, plain_names, split_modules, to_verilog
 
 MANIFEST_VERSION = 1
@@ -98,7 +98,7 @@ def layer_table(graph: Graph, stages: list[StagePlan]) -> list[dict]:
 
 
 def build(graph: Graph, out_dir, top_name: str = "hwgen_top", tb_samples: int = 10000,
-          seed: int = 0, clock_mhz: float | None = None, adder_levels: int = DEFAULT_ADDER_LEVELS,
+          seed: int = 0, clock_mhz: float | None = None, adder_levels: int | None = None,
           source_files: dict[str, bytes] | None = None, progress=None, use_cache: bool = True,
           inputs=None) -> dict:
     """Write a complete build folder for ``graph``; return the manifest.
@@ -167,7 +167,7 @@ def check_top_name(name: str) -> None:
         raise HwgenError(f"--top {name!r} is {why}; use letters, digits and _ (e.g. hwgen_top)")
 
 
-def rtl_files(graph: Graph, stages: list[StagePlan], top_name: str, adder_levels: int,
+def rtl_files(graph: Graph, stages: list[StagePlan], top_name: str, adder_levels: int | None,
               clock_mhz: float | None, cache_key: str | None, log: Path, say) -> dict[str, str]:
     """``{file name: text}`` of the design's Verilog, one module per file in dependency
     order (from the cache when ``cache_key`` names an earlier identical build)."""
@@ -241,12 +241,15 @@ def _manifest(graph, stages, sched, top_name, clock_mhz, adder_levels, tb_sample
     }
 
 
-def _pipelining(stages: list[StagePlan], adder_levels: int, clock_mhz: float | None) -> dict:
-    """How the stages place their pipeline registers (see ``adder_levels`` and
-    :class:`hwgen.cmvm.Pacing`)."""
-    pacing = Pacing(levels=adder_levels, clock_mhz=clock_mhz)
-    d = {"adder_trees": f"a register every {adder_levels} adder levels",
+def _pipelining(stages: list[StagePlan], adder_levels: int | None, clock_mhz: float | None) -> dict:
+    """How the stages place their pipeline registers (see ``adder_levels``,
+    :attr:`StagePlan.levels` and :class:`hwgen.cmvm.Pacing`)."""
+    levels = adder_levels or DEFAULT_ADDER_LEVELS
+    pacing = Pacing(levels=levels, clock_mhz=clock_mhz)
+    d = {"adder_trees": f"a register every {levels} adder levels",
          "multiplier_free_layers": pacing.describe(), "clock_mhz": clock_mhz}
+    if adder_levels is None and not clock_mhz:
+        d["folded_multiplier_free_layers"] = Pacing(levels=FOLDED_CMVM_LEVELS).describe()
     if clock_mhz:
         d["delay_model"] = pacing.model.as_dict()
     return d
