@@ -36,7 +36,7 @@ def main():
         for strategy in ("multipliers", "cmvm"):
             build = jet_build(out, r, strategy, tb_samples=16)
             for policy in (("auto", "lut") if strategy == "multipliers" else ("auto",)):
-                _, _, _, dev, est = synth.plan(build, args.target, args.device, policy)
+                _, _, dev, est = synth.plan(build, args.target, args.device, policy)
                 device = dev
                 fits = not est_mod.fit_problems(est, pins=False)
                 figures[(strategy, policy)] = (est, fits)

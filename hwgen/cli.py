@@ -306,10 +306,10 @@ def synth(out, target, device, clock_mhz, multipliers, no_place, no_fit_check, e
     existing_folder(out, "give the folder hwgen build wrote")
     from .chip import synth as flow
     if estimate_only:
-        _, graph, stages, dev, est = flow.plan(out, target, device, multipliers)
+        _, stages, dev, est = flow.plan(out, target, device, multipliers)
         click.echo(_estimate_text(est))
         if target != "asic":
-            flow.check_fit(est, stages, graph, pins=False)
+            flow.check_fit(est, stages, pins=False)
         click.echo(f"fits {dev.name} by the estimate")
         return
     r = flow.synthesize(out, target, device, clock_mhz, multipliers, fit_check=not no_fit_check,

@@ -48,7 +48,7 @@ def _prepare(out, board_name: str, n: int | None, corrupt: int | None, check: bo
         if corrupt is not None and corrupt >= len(ys):
             raise HwgenError(f"--corrupt must be below {len(ys)} (the vectors in the self-test)")
     if check:
-        _, graph, stages, _, est = plan(out, b.target, b.device)
+        _, stages, _, est = plan(out, b.target, b.device)
         problems = est_mod.fit_problems(est, pins=False)
         mem_bits = len(xs) * (win + wout)
         if mem_bits > budget:

@@ -126,7 +126,7 @@ def _pins_bits(manifest: dict) -> int:
 
 
 def plan(out, target: str, device_name: str | None, policy: str = "auto"):
-    """The manifest, graph, stages, device and estimate of build folder ``out`` on a
+    """The manifest, stages, device and estimate of build folder ``out`` on a
     target; a layer's ``multipliers:`` in the build's config overrides ``policy``."""
     from ..flow import build_setup, read_manifest
     from ..hw.top import plan_stages
@@ -136,10 +136,10 @@ def plan(out, target: str, device_name: str | None, policy: str = "auto"):
     stages = plan_stages(graph, cfg.adder_levels_per_stage, cfg.clock_mhz)
     layer_policy = {name: lc.multipliers for name, lc in cfg.layers.items() if lc.multipliers}
     est = est_mod.estimate(stages, dev, _pins_bits(manifest), policy, layer_policy)
-    return manifest, graph, stages, dev, est
+    return manifest, stages, dev, est
 
 
-def check_fit(est, stages, graph, pins: bool) -> None:
+def check_fit(est, stages, pins: bool) -> None:
     """Exit 2 (:class:`HwgenError`) with the figures and the nearest fix when the design
     cannot fit."""
     problems = est_mod.fit_problems(est, pins)
@@ -157,14 +157,14 @@ def synthesize(out, target: str, device_name: str | None = None, clock_mhz: floa
     say = progress or (lambda msg: None)
     out = Path(out)
     started = time.monotonic()
-    manifest, graph, stages, dev, est = plan(out, target, device_name, policy)
+    manifest, stages, dev, est = plan(out, target, device_name, policy)
     clock = float(clock_mhz or manifest.get("clock", {}).get("target_mhz") or 100.0)
     if clock <= 0:
         raise HwgenError(f"--clock-mhz must be positive, got {clock}")
     say(f"estimate for {dev.name}: about {est.lut:,} {dev.lut_kind}, {est.ff:,} FF, "
         f"{est.dsp} {dev.dsp_kind or 'DSP'} ({est.multipliers} multipliers)")
     if fit_check and target != "asic":
-        check_fit(est, stages, graph, pins=False)
+        check_fit(est, stages, pins=False)
     estimate_s = time.monotonic() - started
 
     final = out / "synth" / target

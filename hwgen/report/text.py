@@ -27,22 +27,22 @@ def graph_table(graph: Graph) -> str:
     return "\n".join(lines)
 
 
-def _strategy(graph: Graph, n) -> str:
-    """How dense layer ``n`` multiplies in hardware (its stage's choice, at the default
-    pipelining)."""
+def _plan(graph: Graph, n):
+    """Dense layer ``n`` as a stage of its own, at the default pipelining: how the hardware
+    multiplies (``strategy``) and cuts its inputs (``digits``)."""
     from ..hw.top import StagePlan
     t_in, t_out = graph.types[n.inputs[0]], graph.types[n.outputs[0]]
-    return StagePlan(n, reuse=n.reuse_factor, in_types=[t_in], out_type=t_out, dense_out_type=t_out).strategy
+    return StagePlan(n, reuse=n.reuse_factor, in_types=[t_in], out_type=t_out, dense_out_type=t_out)
 
 
 def _arithmetic(graph: Graph, n) -> str:
     """How a layer computes: its adder count under cmvm, else its multiplier count; ``[auto]``
     marks a strategy the cost model chose."""
-    if n.op.kind == "dense" and _strategy(graph, n) == "cmvm":
+    st = _plan(graph, n) if n.op.kind == "dense" else None
+    if st is not None and st.strategy == "cmvm":
         text = f"cmvm ({len(n.op.adder_graph().adders)} adders"
-        if n.reuse_factor > 1:
-            from ..hw import serial
-            dg = serial.digits(graph.types[n.inputs[0]].ftype, n.reuse_factor)
+        dg = st.digits
+        if dg is not None:
             text += f", {dg.count} digits of {dg.bits} bit{'s' if dg.bits > 1 else ''}"
         text += ")"
     else:
